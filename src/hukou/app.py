@@ -1,0 +1,129 @@
+"""The FastAPI application factory: mounts every capability's routes, templates and assets.
+
+Errors become friendly pages (or JSON for API clients) with a correlation id; the
+traceback goes to the server log only, under that id.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from hukou.config import Settings, get_settings
+from hukou.db import create_engine_for
+from hukou.system.routes import router as system_router
+from hukou.web import STATIC_DIR, Translator, page_language, render
+
+__all__ = ["create_app"]
+
+
+def _swagger_ui_dir() -> Path:
+    """Swagger UI 5 files shipped in the swagger-ui-py wheel, found without importing it."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("swagger-ui-py is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+log = logging.getLogger("hukou.app")
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def _error_response(request: Request, status_code: int, correlation_id: str) -> Response:
+    title_key = "error.not_found" if status_code == 404 else "error.title"
+    if _wants_json(request):
+        return JSONResponse(
+            {
+                "error": Translator(page_language(request))(title_key),
+                "correlation_id": correlation_id,
+            },
+            status_code=status_code,
+        )
+    title = Translator(page_language(request))(title_key)
+    context = {"title": title, "correlation_id": correlation_id}
+    return render(request, "error.html", context, status_code=status_code)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: the environment's)."""
+    settings = settings or get_settings()
+    engine = create_engine_for(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Hukou 户籍支援服务平台",
+        version=metadata.version("hukou"),
+        docs_url=None,  # served below from local files: government networks are air-gapped
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.default_language = settings.default_language
+    app.state.engine = engine
+    # The more specific mount first: Starlette routes to the first prefix that matches.
+    app.mount("/static/swagger", StaticFiles(directory=_swagger_ui_dir()), name="swagger")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Hukou API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    app.include_router(system_router)
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next):  # type: ignore[no-untyped-def]
+        request.state.correlation_id = request.headers.get("x-correlation-id") or uuid.uuid4().hex
+        try:
+            response: Response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error, correlation id %s", request.state.correlation_id)
+            response = _error_response(request, 500, request.state.correlation_id)
+        response.headers["x-correlation-id"] = request.state.correlation_id
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        correlation_id = getattr(request.state, "correlation_id", uuid.uuid4().hex)
+        return _error_response(request, exc.status_code, correlation_id)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        correlation_id = getattr(request.state, "correlation_id", uuid.uuid4().hex)
+        # The offending input is left out: it may be an identity number or a name.
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse(
+            {"error": "invalid request", "detail": detail, "correlation_id": correlation_id},
+            status_code=422,
+        )
+
+    return app

@@ -1,0 +1,1 @@
+"""Holiday notices: the statutory calendar years the library does not know yet."""

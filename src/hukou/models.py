@@ -1,0 +1,8 @@
+"""Imports every capability's tables so ``Base.metadata`` knows the whole schema.
+
+Alembic's environment imports this module; a new capability adds its model here.
+"""
+
+from hukou.holidays import model as holidays_model
+
+__all__ = ["holidays_model"]
