@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+import hukou.models  # noqa: F401  (every table on Base.metadata)
 from hukou.db import Base, current_revision, head_revision, upgrade
 from hukou.db.migrate import alembic_config
 
@@ -26,8 +28,6 @@ def test_upgrade_twice_is_harmless(engine: Engine) -> None:
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
-    import hukou.models  # noqa: F401  (every table on Base.metadata)
-
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
@@ -35,8 +35,6 @@ def test_migrations_match_the_models(engine: Engine) -> None:
 
 
 def test_downgrade_to_base_and_back(engine: Engine) -> None:
-    from alembic import command
-
     command.downgrade(alembic_config(engine), "base")
     assert "holiday_notice" not in inspect(engine).get_table_names()
     upgrade(engine)

@@ -52,14 +52,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*hukou, "db", "upgrade"], env=env, check=True, capture_output=True)
     port = _free_port()
     log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603  (our own command)
+    process = subprocess.Popen(
         [*hukou, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
                 break
         except OSError:
             time.sleep(0.2)

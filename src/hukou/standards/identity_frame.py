@@ -149,9 +149,20 @@ def _sex(body: pl.Expr) -> pl.Expr:
     return pl.when(body % 2 == 1).then(pl.lit("1")).otherwise(pl.lit("2"))
 
 
-def _upgraded(n: pl.Expr) -> pl.Expr:
-    body = n.str.slice(0, 6) + "19" + n.str.slice(6, 9)
-    return pl.when(n.str.len_chars() == 18).then(n).otherwise(body + _expected_check(_int(body)))
+def _body18(n: pl.Expr, body: pl.Expr) -> pl.Expr:
+    """The seventeen-digit body as an integer; a fifteen-digit number gets the century.
+
+    For AAAAAA YYMMDD SSS, the upgraded body AAAAAA 19YYMMDD SSS is
+    ``(v // 10**9) * 10**11 + 19 * 10**9 + v % 10**9``: arithmetic, no strings.
+    """
+    legacy = body // 10**9 * 10**11 + 19 * 10**9 + body % 10**9
+    return pl.when(n.str.len_chars() == 18).then(body).otherwise(legacy)
+
+
+def _upgraded(n: pl.Expr, body18: pl.Expr, expected: pl.Expr) -> pl.Expr:
+    """The eighteen-digit form: as written if it has eighteen, else body + check."""
+    rebuilt = body18.cast(pl.String).str.zfill(17) + expected
+    return pl.when(n.str.len_chars() == 18).then(n).otherwise(rebuilt)
 
 
 def _today(today: datetime.date | None) -> datetime.date:
@@ -216,10 +227,13 @@ def check_frame(
         frame.lazy()
         .with_columns(_normalised_series(frame[column]).alias("__n"))
         .with_columns(_last_year(n).alias("__last"), _body(n).alias("__body"))
-        .with_columns(_date_digits(n, pl.col("__body")).alias("__ymd"))
+        .with_columns(
+            _date_digits(n, pl.col("__body")).alias("__ymd"),
+            _body18(n, pl.col("__body")).alias("__body18"),
+        )
         .with_columns(
             _date_ok(pl.col("__ymd")).alias("__date_ok"),
-            _expected_check(pl.col("__body")).alias("__expected"),
+            _expected_check(pl.col("__body18")).alias("__expected"),
         )
         .with_columns(_birth_date(pl.col("__ymd"), pl.col("__date_ok")).alias("__born"))
         .with_columns(
@@ -237,10 +251,12 @@ def check_frame(
     valid = pl.col(f"{column}_reason").is_null()
     return (
         stage.with_columns(
-            pl.when(valid).then(_upgraded(n)).alias(f"{column}_number"),
+            pl.when(valid)
+            .then(_upgraded(n, pl.col("__body18"), pl.col("__expected")))
+            .alias(f"{column}_number"),
             pl.when(valid).then(pl.col("__born")).alias(f"{column}_birth_date"),
             pl.when(valid).then(_sex(pl.col("__body"))).alias(f"{column}_sex"),
         )
-        .drop("__n", "__ymd", "__last", "__body", "__date_ok", "__expected", "__born")
+        .drop("__n", "__ymd", "__last", "__body", "__body18", "__date_ok", "__expected", "__born")
         .collect()
     )
