@@ -1,0 +1,57 @@
+"""What a synthetic city is made from: size, seed, the simulated year, defect rates."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+__all__ = ["CityConfig", "DefectRates"]
+
+
+@dataclass(frozen=True, slots=True)
+class DefectRates:
+    """Probability per feed record of each defect (the plan reports ~8 % bad records).
+
+    The default rates add up to about 8 % of records carrying at least one defect.
+    ``scale`` multiplies them all (0 gives clean feeds, for tests that need them).
+    """
+
+    name_homophone: float = 0.008  # a character replaced by a same-sounding one
+    name_lookalike: float = 0.004  # a character replaced by a look-alike
+    name_traditional: float = 0.006  # the name written in traditional characters
+    id_full_width: float = 0.006  # digits typed full-width
+    id_transposed: float = 0.005  # two adjacent digits swapped
+    id_mistyped: float = 0.006  # one digit wrong
+    id_wrong_check: float = 0.004  # the check character wrong
+    id_legacy_15: float = 0.010  # the old 15-digit number (only people born before 1984)
+    missing_field: float = 0.010  # a required field left empty
+    duplicate_row: float = 0.006  # the same record exported twice
+    date_out_of_range: float = 0.003  # an impossible or future date
+    stale_address: float = 0.010  # an address from before the person moved
+    malformed_line: float = 0.0005  # a line the file format cannot parse
+    scale: float = 1.0
+
+    def rate(self, name: str) -> float:
+        """The scaled probability of defect ``name``."""
+        return float(getattr(self, name)) * self.scale
+
+
+@dataclass(frozen=True, slots=True)
+class CityConfig:
+    """Parameters of one synthetic city. Same config, same bytes."""
+
+    population: int = 20_000
+    seed: int = 20251231
+    year: int = 2025  # the simulated year: events, applications, feeds' extraction
+    defects: DefectRates = field(default_factory=DefectRates)
+    chunk_rows: int = 200_000  # rows per write: feeds are streamed, never held whole as text
+
+    @property
+    def snapshot_date(self) -> datetime.date:
+        """The day the departments exported their feeds: the end of the simulated year."""
+        return datetime.date(self.year, 12, 31)
+
+    @property
+    def period_start(self) -> datetime.date:
+        """First day of the simulated year."""
+        return datetime.date(self.year, 1, 1)
