@@ -18,6 +18,7 @@ from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
 from hukou.standards import identity
+from hukou.synth.cli import synth_app
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ id_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(synth_app, name="synth")
 
 
 @app.command()

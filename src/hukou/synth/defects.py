@@ -40,22 +40,105 @@ DEFECT_KINDS = (
 
 # Same sound, different character: how a clerk mishears a name at a counter.
 _HOMOPHONES = {
-    "伟": "玮炜", "丽": "莉俐", "敏": "民闽", "婷": "亭庭", "军": "君钧", "华": "桦骅", "明": "铭鸣",
-    "杰": "洁捷", "涛": "韬滔", "峰": "锋枫", "芳": "方", "红": "虹宏", "英": "瑛莹", "玲": "琳铃",
-    "斌": "彬滨", "鹏": "朋", "磊": "垒", "浩": "皓昊", "宇": "雨语", "欣": "馨新", "怡": "宜仪",
-    "涵": "含晗", "轩": "萱宣", "辰": "晨臣", "雪": "学", "晶": "菁精", "艳": "燕彦", "霞": "侠",
-    "萍": "平苹", "梅": "美玫", "兰": "蓝岚", "凤": "风", "珍": "真", "秀": "绣", "桂": "贵",
-    "建": "健剑", "国": "果", "民": "敏", "平": "萍", "勇": "永咏", "刚": "钢纲", "超": "潮",
-    "飞": "菲", "鑫": "新", "阳": "洋扬", "俊": "骏", "凯": "恺", "博": "波", "文": "雯闻",
-    "睿": "锐瑞", "昊": "浩", "泽": "择", "熙": "希曦", "梓": "子紫", "雨": "宇", "桐": "彤童",
-    "诗": "思", "可": "珂", "馨": "欣", "若": "如", "萱": "宣", "静": "婧靖", "丹": "单", "娟": "鹃",
-    "张": "章", "程": "成", "肖": "萧", "徐": "许", "杨": "阳", "刘": "柳", "吴": "武", "黄": "皇",
+    "伟": "玮炜",
+    "丽": "莉俐",
+    "敏": "民闽",
+    "婷": "亭庭",
+    "军": "君钧",
+    "华": "桦骅",
+    "明": "铭鸣",
+    "杰": "洁捷",
+    "涛": "韬滔",
+    "峰": "锋枫",
+    "芳": "方",
+    "红": "虹宏",
+    "英": "瑛莹",
+    "玲": "琳铃",
+    "斌": "彬滨",
+    "鹏": "朋",
+    "磊": "垒",
+    "浩": "皓昊",
+    "宇": "雨语",
+    "欣": "馨新",
+    "怡": "宜仪",
+    "涵": "含晗",
+    "轩": "萱宣",
+    "辰": "晨臣",
+    "雪": "学",
+    "晶": "菁精",
+    "艳": "燕彦",
+    "霞": "侠",
+    "萍": "平苹",
+    "梅": "美玫",
+    "兰": "蓝岚",
+    "凤": "风",
+    "珍": "真",
+    "秀": "绣",
+    "桂": "贵",
+    "建": "健剑",
+    "国": "果",
+    "民": "敏",
+    "平": "萍",
+    "勇": "永咏",
+    "刚": "钢纲",
+    "超": "潮",
+    "飞": "菲",
+    "鑫": "新",
+    "阳": "洋扬",
+    "俊": "骏",
+    "凯": "恺",
+    "博": "波",
+    "文": "雯闻",
+    "睿": "锐瑞",
+    "昊": "浩",
+    "泽": "择",
+    "熙": "希曦",
+    "梓": "子紫",
+    "雨": "宇",
+    "桐": "彤童",
+    "诗": "思",
+    "可": "珂",
+    "馨": "欣",
+    "若": "如",
+    "萱": "宣",
+    "静": "婧靖",
+    "丹": "单",
+    "娟": "鹃",
+    "张": "章",
+    "程": "成",
+    "肖": "萧",
+    "徐": "许",
+    "杨": "阳",
+    "刘": "柳",
+    "吴": "武",
+    "黄": "皇",
 }
 # Look-alike characters: how a form is misread when it is typed in.
 _LOOKALIKES = {
-    "王": "玉", "天": "夭", "大": "太", "土": "士", "人": "入", "干": "千", "田": "由", "日": "曰",
-    "己": "已", "未": "末", "晴": "睛", "侯": "候", "戊": "戌", "宇": "字", "洁": "沽", "浩": "告",
-    "琳": "淋", "婷": "亭", "燕": "熏", "博": "傅", "雪": "雷", "晨": "晟", "鹏": "朋", "磊": "垒",
+    "王": "玉",
+    "天": "夭",
+    "大": "太",
+    "土": "士",
+    "人": "入",
+    "干": "千",
+    "田": "由",
+    "日": "曰",
+    "己": "已",
+    "未": "末",
+    "晴": "睛",
+    "侯": "候",
+    "戊": "戌",
+    "宇": "字",
+    "洁": "沽",
+    "浩": "告",
+    "琳": "淋",
+    "婷": "亭",
+    "燕": "熏",
+    "博": "傅",
+    "雪": "雷",
+    "晨": "晟",
+    "鹏": "朋",
+    "磊": "垒",
 }
 _FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
@@ -77,7 +160,8 @@ def _to_traditional() -> Callable[[str], str]:
     import opencc  # noqa: PLC0415  (loaded only when a city is generated)
 
     converter = opencc.OpenCC("s2t")
-    return converter.convert  # type: ignore[no-any-return]
+    convert: Callable[[str], str] = converter.convert
+    return convert
 
 
 def legacy_number(number: str) -> str:
@@ -175,7 +259,9 @@ def inject_defects(
         years = np.array(columns[birth_year]) if birth_year in columns else np.full(n, 2000)
         # One identity defect per record at most: they are applied in this order.
         touched = np.zeros(n, dtype=bool)
-        steps: list[tuple[str, Callable[[str, np.random.Generator], str | None], np.ndarray | None]] = [
+        steps: list[
+            tuple[str, Callable[[str, np.random.Generator], str | None], np.ndarray | None]
+        ] = [
             ("id_legacy_15", lambda v, _r: legacy_number(v), (years >= 1900) & (years < 1984)),
             ("id_transposed", _transpose, None),
             ("id_mistyped", _mistype, None),
@@ -214,7 +300,10 @@ def inject_defects(
                 defects[i].append(f"missing_field:{column}")
 
     result = pl.DataFrame(
-        {name: pl.Series(name, values, dtype=frame.schema[name]) for name, values in columns.items()}
+        {
+            name: pl.Series(name, values, dtype=frame.schema[name])
+            for name, values in columns.items()
+        }
     ).with_columns(pl.Series("defects", defects, dtype=pl.List(pl.String)))
     duplicates = chosen("duplicate_row")
     if len(duplicates) == 0:
@@ -223,9 +312,10 @@ def inject_defects(
     copies = result[order.tolist()]
     is_copy = np.zeros(len(order), dtype=bool)
     is_copy[1:] = order[1:] == order[:-1]
-    return copies.with_columns(
+    marked: pl.DataFrame = copies.with_columns(
         pl.when(pl.Series(is_copy))
         .then(pl.col("defects").list.concat(pl.lit(["duplicate_row"])))
         .otherwise(pl.col("defects"))
         .alias("defects")
     )
+    return marked

@@ -14,6 +14,8 @@ import datetime
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from hukou.standards import divisions
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "District",
     "Origin",
     "birthplace_codes",
+    "district_weights",
     "origin_county_codes",
 ]
 
@@ -44,24 +47,78 @@ class District:
 
 
 DISTRICTS: tuple[District, ...] = (
-    District("320508", "姑苏区", 0.073, True, ("320502", "320503", "320504"),
-             ("人民路", "干将路", "十全街", "平江路", "景德路", "三香路", "东环路", "凤凰街")),
-    District("320505", "虎丘区", 0.066, True, ("320511",),
-             ("狮山路", "长江路", "塔园路", "滨河路", "玉山路", "金山路", "珠江路")),
-    District("320506", "吴中区", 0.110, False, ("320524", "320586"),
-             ("东吴北路", "宝带东路", "越溪路", "木渎大街", "藏书路", "太湖东路")),
-    District("320507", "相城区", 0.071, False, ("320524", "320586"),
-             ("阳澄湖路", "御窑路", "陆慕路", "华元路", "相城大道", "春申湖路")),
-    District("320509", "吴江区", 0.122, False, ("320525", "320584"),
-             ("中山路", "松陵大道", "仲英大道", "盛泽大道", "江兴路", "鲈乡路")),
-    District("320581", "常熟市", 0.133, False, ("320520",),
-             ("虞山路", "海虞路", "琴川路", "衡山路", "黄河路", "新世纪大道")),
-    District("320582", "张家港市", 0.113, False, ("320521",),
-             ("沙洲路", "人民东路", "暨阳湖路", "港城大道", "杨舍路", "长安路")),
-    District("320583", "昆山市", 0.166, False, ("320523",),
-             ("前进路", "萧林路", "马鞍山路", "柏庐路", "黄河路", "青阳路", "祖冲之路")),
-    District("320585", "太仓市", 0.066, False, ("320522",),
-             ("上海东路", "常胜路", "县府街", "郑和路", "北京路", "太平路")),
+    District(
+        "320508",
+        "姑苏区",
+        0.073,
+        True,
+        ("320502", "320503", "320504"),
+        ("人民路", "干将路", "十全街", "平江路", "景德路", "三香路", "东环路", "凤凰街"),
+    ),
+    District(
+        "320505",
+        "虎丘区",
+        0.066,
+        True,
+        ("320511",),
+        ("狮山路", "长江路", "塔园路", "滨河路", "玉山路", "金山路", "珠江路"),
+    ),
+    District(
+        "320506",
+        "吴中区",
+        0.110,
+        False,
+        ("320524", "320586"),
+        ("东吴北路", "宝带东路", "越溪路", "木渎大街", "藏书路", "太湖东路"),
+    ),
+    District(
+        "320507",
+        "相城区",
+        0.071,
+        False,
+        ("320524", "320586"),
+        ("阳澄湖路", "御窑路", "陆慕路", "华元路", "相城大道", "春申湖路"),
+    ),
+    District(
+        "320509",
+        "吴江区",
+        0.122,
+        False,
+        ("320525", "320584"),
+        ("中山路", "松陵大道", "仲英大道", "盛泽大道", "江兴路", "鲈乡路"),
+    ),
+    District(
+        "320581",
+        "常熟市",
+        0.133,
+        False,
+        ("320520",),
+        ("虞山路", "海虞路", "琴川路", "衡山路", "黄河路", "新世纪大道"),
+    ),
+    District(
+        "320582",
+        "张家港市",
+        0.113,
+        False,
+        ("320521",),
+        ("沙洲路", "人民东路", "暨阳湖路", "港城大道", "杨舍路", "长安路"),
+    ),
+    District(
+        "320583",
+        "昆山市",
+        0.166,
+        False,
+        ("320523",),
+        ("前进路", "萧林路", "马鞍山路", "柏庐路", "黄河路", "青阳路", "祖冲之路"),
+    ),
+    District(
+        "320585",
+        "太仓市",
+        0.066,
+        False,
+        ("320522",),
+        ("上海东路", "常胜路", "县府街", "郑和路", "北京路", "太平路"),
+    ),
 )
 
 
@@ -92,6 +149,18 @@ ORIGINS: tuple[Origin, ...] = (
     Origin("甘肃宁夏", ("62", "64"), 0.01),
     Origin("东北", ("21", "22", "23"), 0.01),
 )
+
+
+def district_weights() -> np.ndarray:
+    """Population shares of the districts, normalised to 1.
+
+    The listed weights leave out the Suzhou Industrial Park (a functional zone with no
+    GB/T 2260 code of its own); its people are spread over the districts in proportion.
+    """
+    weights = np.array([d.weight for d in DISTRICTS])
+    shares: np.ndarray = weights / weights.sum()
+    return shares
+
 
 # Identity numbers were first issued in 1985: an older person's birthplace code is the
 # one in force when the number was assigned.

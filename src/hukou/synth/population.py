@@ -22,6 +22,7 @@ from hukou.synth.geography import (
     DISTRICTS,
     ORIGINS,
     birthplace_codes,
+    district_weights,
     origin_county_codes,
 )
 from hukou.synth.naming import ERAS, MINORITY_NAMES, SURNAMES, era_index
@@ -44,19 +45,19 @@ _COLLECTIVE_SHARE = 0.05  # people in 集体户 (dormitories), all migrant worke
 # Ethnic groups other than Han (~9 %), with their usual origins (index into ORIGINS).
 _MINORITIES = ("08", "03", "11", "05", "06", "07", "15", "04", "02", "10", "17")
 _MINORITY_SHARE = np.array([0.20, 0.16, 0.13, 0.10, 0.09, 0.08, 0.08, 0.06, 0.05, 0.03, 0.02])
-_MINORITY_ORIGIN = {"08": 12, "03": 14, "11": 15, "05": 13, "06": 4, "07": 11, "15": 8,
-                    "04": 3, "02": 15, "10": 15, "17": 13}
-# GB/T 4658 education codes and their shares by era (oldest to youngest).
-_EDUCATION_CODES = ("81", "71", "61", "41", "31", "21", "14", "11")
-_EDUCATION_BY_ERA = np.array([
-    [0.45, 0.30, 0.15, 0.04, 0.03, 0.03, 0.00, 0.00],
-    [0.30, 0.38, 0.18, 0.06, 0.04, 0.04, 0.00, 0.00],
-    [0.15, 0.40, 0.22, 0.10, 0.07, 0.05, 0.01, 0.00],
-    [0.06, 0.32, 0.20, 0.12, 0.14, 0.13, 0.025, 0.005],
-    [0.02, 0.22, 0.16, 0.10, 0.22, 0.23, 0.045, 0.005],
-    [0.01, 0.14, 0.12, 0.08, 0.26, 0.31, 0.07, 0.01],
-    [0.01, 0.10, 0.12, 0.08, 0.26, 0.34, 0.08, 0.01],
-])
+_MINORITY_ORIGIN = {
+    "08": 12,
+    "03": 14,
+    "11": 15,
+    "05": 13,
+    "06": 4,
+    "07": 11,
+    "15": 8,
+    "04": 3,
+    "02": 15,
+    "10": 15,
+    "17": 13,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ def _days(date: datetime.date) -> int:
 
 def _household_shapes(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Household-level draws: kind, status, district, head age and member counts."""
-    family_people = int(round(cfg.population * (1 - _COLLECTIVE_SHARE)))
+    family_people = round(cfg.population * (1 - _COLLECTIVE_SHARE))
     n = int(family_people / 2.4) + 64
     kind = _choice(rng, n, _KIND_SHARE)
     status = _choice(rng, n, _STATUS_SHARE)
@@ -95,7 +96,11 @@ def _household_shapes(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np
         ],
     )
     head_age = np.where(migrant & (head_age > 60) & (rng.random(n) < 0.7), head_age - 25, head_age)
-    children = np.where((kind == 2) | (kind == 3) | (kind == 4), 1 + (rng.random(n) < 0.38) + (rng.random(n) < 0.06), 0)
+    children = np.where(
+        (kind == 2) | (kind == 3) | (kind == 4),
+        1 + (rng.random(n) < 0.38) + (rng.random(n) < 0.06),
+        0,
+    )
     elders = np.where(kind == 3, 1 + (rng.random(n) < 0.55), 0)
     spouse = (kind == 1) | (kind == 2) | (kind == 3)
     size = 1 + spouse + children + elders
@@ -112,175 +117,272 @@ def _household_shapes(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np
     }
 
 
-def generate_population(cfg: CityConfig, streams: Streams) -> Population:
-    """Draw the whole population for ``cfg``; deterministic for its seed."""
+@dataclass(slots=True)
+class _People:
+    """Person-level arrays while the population is being drawn (one entry per person)."""
+
+    household: np.ndarray
+    role: np.ndarray  # 0 head, 1 spouse, 2 child, 3 elder parent, 4 collective member
+    age: np.ndarray
+    sex: np.ndarray  # 1 male, 2 female
+
+
+@dataclass(slots=True)
+class _Households:
+    """Household-level arrays: composition, migration status, districts, origin."""
+
+    kind: np.ndarray
+    status: np.ndarray
+    registered: np.ndarray  # index into DISTRICTS
+    actual: np.ndarray
+    origin: np.ndarray  # index into ORIGINS
+
+
+def _family_households(cfg: CityConfig, streams: Streams) -> tuple[_Households, _People]:
+    """Family households (家庭户): members in order head, spouse, children, elder parents."""
     rng = streams.get("households")
     shapes = _household_shapes(cfg, rng)
-    n_households = len(shapes["kind"])
-    district_weights = np.array([d.weight for d in DISTRICTS])
-    registered_district = _choice(rng, n_households, district_weights)
-    actual_district = registered_district.copy()
+    n = len(shapes["kind"])
+    weights = district_weights()
+    registered = _choice(rng, n, weights)
+    actual = registered.copy()
     moved = shapes["status"] == 1
-    actual_district[moved] = (registered_district[moved] + rng.integers(1, len(DISTRICTS), int(moved.sum()))) % len(DISTRICTS)
-    migrant_hh = shapes["status"] == 2
-    actual_district[migrant_hh] = _choice(rng, int(migrant_hh.sum()), district_weights)
-    origin = _choice(rng, n_households, np.array([o.weight for o in ORIGINS]))
+    shift = rng.integers(1, len(DISTRICTS), int(moved.sum()))
+    actual[moved] = (registered[moved] + shift) % len(DISTRICTS)
+    migrant = shapes["status"] == 2
+    actual[migrant] = _choice(rng, int(migrant.sum()), weights)
+    origin = _choice(rng, n, np.array([o.weight for o in ORIGINS]))
+    households = _Households(shapes["kind"], shapes["status"], registered, actual, origin)
 
-    # --- people: one row per member, in household order (head, spouse, children, elders)
     size = shapes["size"]
-    hh_of = np.repeat(np.arange(n_households), size)
+    household = np.repeat(np.arange(n), size)
     first = np.concatenate([[0], np.cumsum(size)[:-1]])
-    position = np.arange(len(hh_of)) - np.repeat(first, size)
-    has_spouse = shapes["spouse"][hh_of]
-    n_children = shapes["children"][hh_of]
-    spouse_slot = has_spouse.astype(int)
-    role = np.where(position == 0, 0, np.where(has_spouse & (position == 1), 1, np.where(position < 1 + spouse_slot + n_children, 2, 3)))
-    # role: 0 head, 1 spouse, 2 child, 3 elder parent
-    n_people = len(hh_of)
+    position = np.arange(len(household)) - np.repeat(first, size)
+    has_spouse = shapes["spouse"][household]
+    last_child = has_spouse.astype(int) + shapes["children"][household]
+    role = np.select(
+        [position == 0, has_spouse & (position == 1), position <= last_child],
+        [0, 1, 2],
+        default=3,
+    )
+    people = len(household)
     prng = streams.get("people")
-    head_age = shapes["head_age"][hh_of]
-    head_sex = np.where(prng.random(n_households) < 0.62, 1, 2)[hh_of]
+    head_age = shapes["head_age"][household]
+    head_sex = np.where(prng.random(n) < 0.62, 1, 2)[household]
+    spouse_gap = prng.integers(-3, 6, people) * np.where(head_sex == 1, -1, 1)
     age = np.select(
-        [role == 0, role == 1, role == 2, role == 3],
+        [role == 0, role == 1, role == 2],
         [
             head_age,
-            np.clip(head_age + prng.integers(-3, 6, n_people) * np.where(head_sex == 1, -1, 1), 18, 100),
-            np.clip(head_age - prng.integers(22, 38, n_people), 0, None),
-            head_age + prng.integers(24, 34, n_people),
+            np.clip(head_age + spouse_gap, 18, 100),
+            np.clip(head_age - prng.integers(22, 38, people), 0, None),
         ],
+        default=head_age + prng.integers(24, 34, people),
     )
-    age = np.clip(age, 0, 104)
     sex = np.select(
         [role == 0, role == 1],
         [head_sex, 3 - head_sex],
-        default=np.where(prng.random(n_people) < 0.512, 1, 2),
+        default=np.where(prng.random(people) < 0.512, 1, 2),
+    )
+    return households, _People(household, role, np.clip(age, 0, 104), sex)
+
+
+def _collective_households(
+    streams: Streams, people: int, first_index: int
+) -> tuple[_Households, _People]:
+    """Collective households (集体户): migrant workers in dormitories, 4-40 to a unit."""
+    rng = streams.get("collectives")
+    sizes = rng.integers(4, 41, max(1, people // 10 + 1))
+    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), people)) + 1]
+    sizes[-1] -= int(sizes.sum()) - people
+    sizes = sizes[sizes > 0]
+    n = len(sizes)
+    household = np.repeat(np.arange(n) + first_index, sizes)
+    district = _choice(rng, n, district_weights())
+    households = _Households(
+        kind=np.full(n, len(_KINDS)),
+        status=np.full(n, 2),
+        registered=district,
+        actual=district,
+        origin=_choice(rng, n, np.array([o.weight for o in ORIGINS])),
+    )
+    members = _People(
+        household=household,
+        role=np.full(len(household), 4),
+        age=rng.integers(18, 46, len(household)),
+        sex=np.where(rng.random(len(household)) < 0.6, 1, 2),
+    )
+    return households, members
+
+
+def _join(a: _Households, b: _Households) -> _Households:
+    return _Households(
+        *(np.concatenate([x, y]) for x, y in zip(_fields(a), _fields(b), strict=True))
     )
 
-    # --- collective households: unrelated migrant workers in dormitories
-    collective_people = cfg.population - n_people
-    c_sizes = prng.integers(4, 41, max(1, collective_people // 10))
-    c_sizes = c_sizes[: int(np.searchsorted(np.cumsum(c_sizes), collective_people)) + 1]
-    c_sizes[-1] -= int(c_sizes.sum()) - collective_people
-    c_sizes = c_sizes[c_sizes > 0]
-    c_hh = np.repeat(np.arange(len(c_sizes)) + n_households, c_sizes)
-    c_n = len(c_hh)
-    c_age = prng.integers(18, 46, c_n)
-    c_sex = np.where(prng.random(c_n) < 0.6, 1, 2)
-    c_district = _choice(prng, len(c_sizes), district_weights)
-    c_origin = _choice(prng, len(c_sizes), np.array([o.weight for o in ORIGINS]))
 
-    household = np.concatenate([hh_of, c_hh])
-    role = np.concatenate([role, np.full(c_n, 4)])  # 4: member of a collective household
-    age = np.concatenate([age, c_age])
-    sex = np.concatenate([sex, c_sex])
-    total_households = n_households + len(c_sizes)
-    status_hh = np.concatenate([shapes["status"], np.full(len(c_sizes), 2)])
-    reg_hh = np.concatenate([registered_district, c_district])
-    act_hh = np.concatenate([actual_district, c_district])
-    origin_hh = np.concatenate([origin, c_origin])
-    kind_hh = np.concatenate([shapes["kind"], np.full(len(c_sizes), len(_KINDS))])
-    status = status_hh[household]
-    n_all = len(household)
-    assert n_all == cfg.population
+def _fields(households: _Households) -> tuple[np.ndarray, ...]:
+    h = households
+    return (h.kind, h.status, h.registered, h.actual, h.origin)
 
-    # --- birth dates: age at the snapshot date, a uniform day within that year of life
-    snapshot = cfg.snapshot_date
-    brng = streams.get("birth")
-    birth_days = _days(snapshot) - (age * 365.25 + brng.integers(0, 365, n_all)).astype(np.int64)
-    birth = (np.datetime64("1970-01-01") + birth_days.astype("timedelta64[D]"))
-    birth_year = birth.astype("datetime64[Y]").astype(int) + 1970
 
-    # --- ethnicity (~9 % minorities; origin follows the group)
-    erng = streams.get("ethnicity")
-    minority_hh = erng.random(total_households) < 0.09
-    ethnic_hh = np.where(minority_hh, np.array(_MINORITIES)[_choice(erng, total_households, _MINORITY_SHARE)], "01")
-    ethnicity = ethnic_hh[household]
-    migrant_minority = minority_hh & (status_hh == 2)
-    origin_hh = np.where(migrant_minority, np.array([_MINORITY_ORIGIN.get(e, 0) for e in ethnic_hh]), origin_hh)
+def _ethnicity(streams: Streams, households: _Households) -> np.ndarray:
+    """~9 % of households belong to a minority group; migrants of a group come from its region."""
+    rng = streams.get("ethnicity")
+    n = len(households.kind)
+    minority = rng.random(n) < 0.09
+    groups = np.array(_MINORITIES)[_choice(rng, n, _MINORITY_SHARE)]
+    ethnic = np.where(minority, groups, "01")
+    usual_origin = np.array([_MINORITY_ORIGIN.get(e, 0) for e in ethnic])
+    households.origin = np.where(
+        minority & (households.status == 2), usual_origin, households.origin
+    )
+    return ethnic
 
-    # --- registration place and birthplace code of the identity number
-    is_migrant = status == 2
-    district_codes = np.array([d.code for d in DISTRICTS])
-    reg_district = reg_hh[household]
-    act_district = act_hh[household]
-    person_origin = origin_hh[household]
-    irng = streams.get("identity")
+
+def _head_of_person(household: np.ndarray) -> np.ndarray:
+    """Index of each person's household head (the first member of the household)."""
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(household)) + 1])
+    return np.repeat(starts, np.diff(np.append(starts, len(household))))
+
+
+def _registration(
+    streams: Streams,
+    *,
+    status: np.ndarray,
+    registered: np.ndarray,
+    origin: np.ndarray,
+    birth_year: np.ndarray,
+    head: np.ndarray,
+    role: np.ndarray,
+    year: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Birthplace code of each identity number, and the registered division today."""
+    rng = streams.get("identity")
+    migrant = status == 2
+    codes = np.array([d.code for d in DISTRICTS])
     birthplace = _lookup_codes(
-        irng,
-        key_a=np.where(is_migrant, person_origin + 100, reg_district),
+        rng,
+        key_a=np.where(migrant, origin + 100, registered),
         years=birth_year,
-        table=lambda a, y: origin_county_codes(a - 100, y) if a >= 100 else birthplace_codes(str(district_codes[a]), y),
+        table=lambda a, y: (
+            origin_county_codes(a - 100, y) if a >= 100 else birthplace_codes(str(codes[a]), y)
+        ),
     )
-    current_year = snapshot.year
-    registered_division = np.where(is_migrant, birthplace, district_codes[reg_district])
+    division = np.where(migrant, birthplace, codes[registered])
     # A migrant's birthplace code may have been abolished; they are registered at a current one.
-    stale = is_migrant & ~np.isin(registered_division, _current_codes(person_origin, current_year))
+    stale = migrant & ~np.isin(division, _current_codes(origin, year))
     if stale.any():
-        registered_division[stale] = _lookup_codes(
-            irng, key_a=person_origin[stale] + 100, years=np.full(int(stale.sum()), current_year),
+        division[stale] = _lookup_codes(
+            rng,
+            key_a=origin[stale] + 100,
+            years=np.full(int(stale.sum()), year),
             table=lambda a, y: origin_county_codes(a - 100, y),
         )
-    # Household members share the head's registration (户 is one place).
-    head_index = np.concatenate([[0], np.flatnonzero(np.diff(household)) + 1])
-    head_of_person = np.repeat(head_index, np.diff(np.append(head_index, n_all)))
-    registered_division = np.where(role == 4, registered_division, registered_division[head_of_person])
-    out_city = np.array(["310115", "310112", "330106", "320106", "440305", "110105"])
+    # Family members share the head's registration (户 is one place); dorm members do not.
+    return birthplace, np.where(role == 4, division, division[head])
+
+
+def _birth_ymd(birth: np.ndarray) -> np.ndarray:
+    """YYYYMMDD integers of datetime64[D] dates."""
+    month_start = birth.astype("datetime64[M]")
+    year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = month_start.astype(np.int64) % 12 + 1
+    day = (birth - month_start).astype(np.int64) + 1
+    ymd: np.ndarray = year * 10000 + month * 100 + day
+    return ymd
+
+
+def generate_population(cfg: CityConfig, streams: Streams) -> Population:
+    """Draw the whole population for ``cfg``; deterministic for its seed."""
+    family_hh, family = _family_households(cfg, streams)
+    dorm_hh, dorms = _collective_households(
+        streams, cfg.population - len(family.household), len(family_hh.kind)
+    )
+    hh = _join(family_hh, dorm_hh)
+    household = np.concatenate([family.household, dorms.household])
+    role = np.concatenate([family.role, dorms.role])
+    sex = np.concatenate([family.sex, dorms.sex])
+    age = np.concatenate([family.age, dorms.age])
+    n = len(household)
+    assert n == cfg.population
+    ethnic_hh = _ethnicity(streams, hh)
+    status = hh.status[household]
+    head = _head_of_person(household)
+
+    # Birth dates: age at the snapshot date, a uniform day within that year of life.
+    snapshot = cfg.snapshot_date
+    brng = streams.get("birth")
+    birth_days = _days(snapshot) - (age * 365.25 + brng.integers(0, 365, n)).astype(np.int64)
+    birth = (np.datetime64("1970-01-01") + birth_days.astype("timedelta64[D]")).astype(
+        "datetime64[D]"
+    )
+    birth_year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    origin = hh.origin[household]
+    birthplace, registered_division = _registration(
+        streams,
+        status=status,
+        registered=hh.registered[household],
+        origin=origin,
+        birth_year=birth_year,
+        head=head,
+        role=role,
+        year=snapshot.year,
+    )
+    rng = streams.get("identity numbers")
+    outside = np.array(["310115", "310112", "330106", "320106", "440305", "110105"])
+    codes = np.array([d.code for d in DISTRICTS])
     actual_division = np.where(
         status == 3,
-        out_city[irng.integers(0, len(out_city), n_all)][head_of_person],
-        district_codes[act_district],
+        outside[rng.integers(0, len(outside), n)][head],
+        codes[hh.actual[household]],
     )
+    sequence = rng.integers(0, 500, n) * 2 + np.where(sex == 1, 1, 0)
+    body = birthplace.astype(np.int64) * 10**11 + _birth_ymd(birth) * 1000 + sequence
+    identity_number = _with_check(_unique_bodies(rng, body, sex))
 
-    # --- identity numbers: birthplace + birth date + sequence (odd male) + check
-    ymd = (birth.astype("datetime64[D]").astype(object))
-    ymd_int = np.array([d.year * 10000 + d.month * 100 + d.day for d in ymd], dtype=np.int64)
-    sequence = irng.integers(0, 500, n_all) * 2 + np.where(sex == 1, 1, 0)
-    body = birthplace.astype(np.int64) * 10**11 + ymd_int * 1000 + sequence
-    body = _unique_bodies(irng, body, sex)
-    identity_number = _with_check(body)
-
-    # --- moves: when people came to their current residence
+    # Moves: when each household came to where it lives now (natives: since birth).
     mrng = streams.get("moves")
-    arrival_age = np.clip(mrng.integers(16, 45, total_households), 0, None)
-    hh_move_days = _days(snapshot) - (mrng.random(total_households) * 365.25 * 15).astype(np.int64) - 30
-    since_days = np.where(
-        status == 0, birth_days + 0, np.maximum(hh_move_days[household], birth_days)
-    )
-    del arrival_age
-    actual_since = np.datetime64("1970-01-01") + since_days.astype("timedelta64[D]")
+    moved_days = _days(snapshot) - (mrng.random(len(hh.kind)) * 365.25 * 15).astype(np.int64) - 30
+    since = np.where(status == 0, birth_days, np.maximum(moved_days[household], birth_days))
 
     persons = pl.DataFrame(
         {
-            "pid": np.arange(n_all, dtype=np.int32),
+            "pid": np.arange(n, dtype=np.int32),
             "household_index": household.astype(np.int32),
-            "head_pid": head_of_person.astype(np.int32),
+            "head_pid": head.astype(np.int32),
             "role": role.astype(np.int8),
             "sex": np.where(sex == 1, "1", "2"),
-            "birth_date": birth.astype("datetime64[D]"),
-            "ethnicity": ethnicity,
+            "birth_date": birth,
+            "ethnicity": ethnic_hh[household],
             "identity_number": identity_number,
             "birthplace_code": birthplace,
             "status": np.array(_STATUSES)[status],
             "registered_division": registered_division,
             "actual_division": actual_division,
-            "actual_since": actual_since.astype("datetime64[D]"),
-            "origin": np.array([o.label for o in ORIGINS])[person_origin],
+            "actual_since": (np.datetime64("1970-01-01") + since.astype("timedelta64[D]")).astype(
+                "datetime64[D]"
+            ),
+            "origin": np.array([o.label for o in ORIGINS])[origin],
         }
     ).with_columns(
         pl.format("P{}", pl.col("pid").cast(pl.String).str.zfill(7)).alias("person_id"),
-        pl.format("H{}", pl.col("household_index").cast(pl.String).str.zfill(7)).alias("household_id"),
+        _household_id("household_index"),
         (pl.col("registered_division") != pl.col("actual_division")).alias("registered_elsewhere"),
     )
     households = pl.DataFrame(
         {
-            "household_index": np.arange(total_households, dtype=np.int32),
-            "kind": np.array([*_KINDS, "collective"])[kind_hh],
-            "status": np.array(_STATUSES)[status_hh],
+            "household_index": np.arange(len(hh.kind), dtype=np.int32),
+            "kind": np.array([*_KINDS, "collective"])[hh.kind],
+            "status": np.array(_STATUSES)[hh.status],
         }
-    ).with_columns(pl.format("H{}", pl.col("household_index").cast(pl.String).str.zfill(7)).alias("household_id"))
-    names = _names(streams.get("names"), persons, head_of_person)
-    persons = persons.with_columns(names)
+    ).with_columns(_household_id("household_index"))
+    persons = persons.with_columns(_names(streams.get("names"), persons, head))
     return Population(persons=persons, households=households, employers=pl.DataFrame())
+
+
+def _household_id(column: str) -> pl.Expr:
+    return pl.format("H{}", pl.col(column).cast(pl.String).str.zfill(7)).alias("household_id")
 
 
 def _current_codes(origins: np.ndarray, year: int) -> np.ndarray:
@@ -300,7 +402,8 @@ def _lookup_codes(rng, key_a: np.ndarray, years: np.ndarray, table) -> np.ndarra
         offsets[i], lengths[i] = len(flat), len(codes)
         flat.extend(codes)
     pick = (rng.random(len(keys)) * lengths[inverse]).astype(np.int64)
-    return np.array(flat)[offsets[inverse] + pick]
+    drawn: np.ndarray = np.array(flat)[offsets[inverse] + pick]
+    return drawn
 
 
 def _unique_bodies(rng: np.random.Generator, body: np.ndarray, sex: np.ndarray) -> np.ndarray:
@@ -313,7 +416,9 @@ def _unique_bodies(rng: np.random.Generator, body: np.ndarray, sex: np.ndarray) 
         seen = np.zeros(len(body), dtype=bool)
         seen[first_index] = True
         duplicate = ~seen
-        sequence = rng.integers(0, 500, int(duplicate.sum())) * 2 + np.where(sex[duplicate] == 1, 1, 0)
+        sequence = rng.integers(0, 500, int(duplicate.sum())) * 2 + np.where(
+            sex[duplicate] == 1, 1, 0
+        )
         body[duplicate] = body[duplicate] // 1000 * 1000 + sequence
     raise RuntimeError("could not make identity numbers unique")
 
@@ -325,7 +430,9 @@ def _with_check(body: np.ndarray) -> np.ndarray:
     return np.char.add(body.astype(str), _CHECK[total % 11])
 
 
-def _names(rng: np.random.Generator, persons: pl.DataFrame, head_of_person: np.ndarray) -> list[pl.Series]:
+def _names(
+    rng: np.random.Generator, persons: pl.DataFrame, head_of_person: np.ndarray
+) -> list[pl.Series]:
     """Surname (children take the head's if he is their father), given names by era."""
     n = persons.height
     surnames = np.array([s for s, _ in SURNAMES])
@@ -344,8 +451,10 @@ def _names(rng: np.random.Generator, persons: pl.DataFrame, head_of_person: np.n
     double = rng.random(n) < np.array([e.double_share for e in ERAS])[era]
     first_char = _era_chars(rng, era, sex)
     second_char = _era_chars(rng, era, sex)
-    given = np.where(double, np.char.add(first_char, second_char), first_char)
-    full = np.char.add(surname, given)
+    # Object arrays: minority names below are longer than any Han name drawn so far.
+    given = np.where(double, np.char.add(first_char, second_char), first_char).astype(object)
+    full = np.char.add(surname, given.astype(str)).astype(object)
+    surname = surname.astype(object)
     # Minority names written with the separator, e.g. 买买提·艾力.
     ethnicity = persons["ethnicity"].to_numpy()
     for code, (male, female, second) in MINORITY_NAMES.items():
@@ -353,12 +462,19 @@ def _names(rng: np.random.Generator, persons: pl.DataFrame, head_of_person: np.n
         if not mask.any():
             continue
         count = int(mask.sum())
-        first_part = np.where(sex[mask] == "1", np.array(male)[rng.integers(0, len(male), count)],
-                              np.array(female)[rng.integers(0, len(female), count)])
+        first_part = np.where(
+            sex[mask] == "1",
+            np.array(male)[rng.integers(0, len(male), count)],
+            np.array(female)[rng.integers(0, len(female), count)],
+        )
         if second[0]:
-            full[mask] = np.char.add(np.char.add(first_part, "·"), np.array(second)[rng.integers(0, len(second), count)])
+            full[mask] = np.char.add(
+                np.char.add(first_part, "·"), np.array(second)[rng.integers(0, len(second), count)]
+            )
         else:
-            full[mask] = np.char.add(first_part, np.array(male + female)[rng.integers(0, len(male) + len(female), count)])
+            full[mask] = np.char.add(
+                first_part, np.array(male + female)[rng.integers(0, len(male) + len(female), count)]
+            )
         surname[mask] = ""
         given[mask] = full[mask]
     return [pl.Series("surname", surname), pl.Series("given_name", given), pl.Series("name", full)]

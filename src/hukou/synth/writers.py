@@ -65,7 +65,7 @@ def write_records(
         # XLSX cells cannot be malformed the way text lines can.
         malformed[:] = False
     elif fmt.kind == "csv":
-        _write_csv(frame, path, fmt, malformed, rng, chunk_rows)
+        _write_csv(frame, path, fmt, malformed=malformed, rng=rng, chunk_rows=chunk_rows)
     else:
         _write_jsonl(frame, path, malformed, chunk_rows)
     positions = np.arange(frame.height, dtype=np.int64) + 2
@@ -86,6 +86,7 @@ def _write_csv(
     frame: pl.DataFrame,
     path: Path,
     fmt: FileFormat,
+    *,
     malformed: np.ndarray,
     rng: np.random.Generator,
     chunk_rows: int,
@@ -128,7 +129,9 @@ def _write_jsonl(frame: pl.DataFrame, path: Path, malformed: np.ndarray, chunk_r
 def _write_xlsx(frame: pl.DataFrame, path: Path, fmt: FileFormat) -> None:
     import xlsxwriter  # noqa: PLC0415  (only departments that send Excel need it)
 
-    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    workbook = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "strings_to_numbers": False}
+    )
     workbook.set_properties({"created": _FIXED_CREATED, "author": "synthetic", "title": path.stem})
     sheet = workbook.add_worksheet(fmt.sheet)
     header = workbook.add_format({"bold": True})

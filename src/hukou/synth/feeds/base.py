@@ -107,7 +107,7 @@ def emit(
         if written.malformed.any():
             defects = pl.select(
                 pl.when(pl.Series(written.malformed))
-                .then(defects.list.concat(pl.lit(["malformed_line"])))
+                .then(pl.lit(defects).list.concat(pl.lit(["malformed_line"])))
                 .otherwise(defects)
             ).to_series()
         truth.append(
@@ -122,9 +122,13 @@ def emit(
                     "person_id": part["pid"],
                     "defects": defects.list.join(";"),
                 }
-            ).select(
+            )
+            .select(
                 *[pl.col(c).cast(t) for c, t in TRUTH_SCHEMA.items() if c != "person_id"],
-                pl.format("P{}", pl.col("person_id").cast(pl.String).str.zfill(7)).alias("person_id"),
-            ).select(list(TRUTH_SCHEMA))
+                pl.format("P{}", pl.col("person_id").cast(pl.String).str.zfill(7)).alias(
+                    "person_id"
+                ),
+            )
+            .select(list(TRUTH_SCHEMA))
         )
     return pl.concat(truth)

@@ -1,0 +1,1 @@
+"""The synthetic city: a realistic population, seven department feeds with defects, truth."""
