@@ -170,7 +170,7 @@ def _as_dates(days: np.ndarray, present: np.ndarray | None = None) -> np.ndarray
 
 def _events(v: _View, rng: np.random.Generator) -> Columns:
     """Deaths during the year (Gompertz-like) and who was born in it."""
-    p_death = np.clip(0.0004 * np.exp(0.085 * (v.age - 30)), 0, 0.35)
+    p_death = np.clip(0.0006 * np.exp(0.09 * (v.age - 30)), 0, 0.35)
     death_day = v.start + rng.integers(0, 365, v.n)
     born_in_year = v.birth >= v.start
     died = (rng.random(v.n) < p_death) & (~born_in_year | (death_day > v.birth))

@@ -35,12 +35,12 @@ _EPOCH = datetime.date(1970, 1, 1)
 
 # Household compositions: (kind, share). Counts per household are drawn below.
 _KINDS = ("single", "couple", "couple_children", "three_generations", "single_parent")
-_KIND_SHARE = np.array([0.20, 0.22, 0.40, 0.12, 0.06])
+_KIND_SHARE = np.array([0.20, 0.22, 0.38, 0.14, 0.06])
 # Migration status of a household: native (registered and living in the same district),
 # intra_city (registered in one district, living in another), migrant (registered
 # outside the city), out_migrant (registered here, living elsewhere).
 _STATUSES = ("native", "intra_city", "migrant", "out_migrant")
-_STATUS_SHARE = np.array([0.655, 0.055, 0.26, 0.03])
+_STATUS_SHARE = np.array([0.69, 0.055, 0.225, 0.03])
 _COLLECTIVE_SHARE = 0.05  # people in 集体户 (dormitories), all migrant workers
 # Ethnic groups other than Han (~9 %), with their usual origins (index into ORIGINS).
 _MINORITIES = ("08", "03", "11", "05", "06", "07", "15", "04", "02", "10", "17")
@@ -89,7 +89,7 @@ def _household_shapes(cfg: CityConfig, rng: np.random.Generator) -> dict[str, np
         [kind == 0, kind == 1, kind == 2, kind == 3, kind == 4],
         [
             np.where(rng.random(n) < 0.7, rng.integers(19, 36, n), rng.integers(60, 92, n)),
-            np.where(rng.random(n) < 0.55, rng.integers(22, 36, n), rng.integers(50, 85, n)),
+            np.where(rng.random(n) < 0.45, rng.integers(22, 36, n), rng.integers(52, 88, n)),
             rng.integers(24, 58, n),
             rng.integers(28, 52, n),
             rng.integers(26, 52, n),
@@ -175,7 +175,8 @@ def _family_households(cfg: CityConfig, streams: Streams) -> tuple[_Households, 
         [
             head_age,
             np.clip(head_age + spouse_gap, 18, 100),
-            np.clip(head_age - prng.integers(22, 38, people), 0, None),
+            # Parents were 22-38 when a child was born (never a child older than possible).
+            head_age - 22 - (prng.random(people) * (np.minimum(head_age, 38) - 21)).astype(int),
         ],
         default=head_age + prng.integers(24, 34, people),
     )

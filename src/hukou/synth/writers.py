@@ -122,7 +122,9 @@ def _write_jsonl(frame: pl.DataFrame, path: Path, malformed: np.ndarray, chunk_r
             chunk.write_ndjson(buffer)
             lines = buffer.getvalue().split(b"\n")
             for i in np.flatnonzero(malformed[start : start + chunk.height]):
-                lines[i] = lines[i][: max(1, len(lines[i]) // 2)]
+                # Cut at a character boundary: the line is broken JSON, not broken UTF-8.
+                text = lines[i].decode("utf-8")
+                lines[i] = text[: max(1, len(text) // 2)].encode("utf-8")
             out.write(b"\n".join(lines))
 
 
