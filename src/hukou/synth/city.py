@@ -21,6 +21,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
@@ -117,7 +118,7 @@ def generate_city(
     ctx = FeedContext(cfg, streams, population, out)
     truth = []
     for department, write in FEEDS:
-        rows = timed(f"feed {department}", lambda write=write: write(ctx))
+        rows = timed(f"feed {department}", partial(write, ctx))
         report.records[department] = rows.height
         truth.append(rows)
     timed("facilities", lambda: facilities.write_facilities(ctx))

@@ -215,6 +215,130 @@ def _out_of_range(value: str, rng: np.random.Generator) -> str:
     return "".join(text)
 
 
+class _Edits:
+    """Changes to a few rows of a large frame, applied at the end with one scatter per column.
+
+    Converting a million-row column to Python objects costs seconds; the defects
+    touch a few per cent of rows, so only those rows are read and written.
+    """
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self.values: dict[str, dict[int, object]] = {}
+        self.defects: dict[int, list[str]] = {}
+
+    def read(self, column: str, rows: np.ndarray) -> list[object]:
+        changed = self.values.get(column, {})
+        original = self.frame[column].gather(rows).to_list()
+        return [changed.get(int(r), v) for r, v in zip(rows, original, strict=True)]
+
+    def write(self, column: str, row: int, value: object, defect: str) -> None:
+        self.values.setdefault(column, {})[row] = value
+        self.defects.setdefault(row, []).append(defect)
+
+    def apply(self) -> pl.DataFrame:
+        columns = []
+        for name in self.frame.columns:
+            series = self.frame[name]
+            changed = self.values.get(name)
+            if changed:
+                rows = sorted(changed)
+                series = series.clone().scatter(
+                    rows, pl.Series([changed[r] for r in rows], dtype=series.dtype)
+                )
+            columns.append(series)
+        labels = np.full(self.frame.height, "", dtype=object)
+        for row, kinds in self.defects.items():
+            labels[row] = ";".join(kinds)
+        return pl.DataFrame(columns).with_columns(
+            _as_list(pl.Series("defects", labels, dtype=pl.String))
+        )
+
+
+def _as_list(labels: pl.Series | pl.Expr) -> pl.Expr:
+    """A ``;``-joined label column as a list column (empty list for no defects)."""
+    expr = pl.lit(labels) if isinstance(labels, pl.Series) else labels
+    return (
+        pl.when(expr == "")
+        .then(pl.lit([], dtype=pl.List(pl.String)))
+        .otherwise(expr.str.split(";"))
+        .alias("defects")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Draw:
+    """Which rows get a defect: each row independently at the defect's scaled rate."""
+
+    rng: np.random.Generator
+    rates: DefectRates
+    quality: float
+    n: int
+
+    def rows(self, kind: str, eligible: np.ndarray | None = None) -> np.ndarray:
+        mask = self.rng.random(self.n) < self.rates.rate(kind) * self.quality
+        if eligible is not None:
+            mask &= eligible
+        return np.flatnonzero(mask)
+
+
+def _name_defects(edits: _Edits, column: str, draw: _Draw) -> None:
+    for kind, table in (("name_homophone", _HOMOPHONES), ("name_lookalike", _LOOKALIKES)):
+        rows = draw.rows(kind)
+        for row, name in zip(rows, edits.read(column, rows), strict=True):
+            if name and (changed := _replace_char(str(name), table, draw.rng)) is not None:
+                edits.write(column, int(row), changed, kind)
+    rows = draw.rows("name_traditional")
+    for row, name in zip(rows, edits.read(column, rows), strict=True):
+        if name and (changed := _to_traditional()(str(name))) != name:
+            edits.write(column, int(row), changed, "name_traditional")
+
+
+def _identity_defects(edits: _Edits, column: str, draw: _Draw, years: np.ndarray) -> None:
+    """At most one identity-number defect per record, applied in this order."""
+    touched: set[int] = set()
+    steps: list[tuple[str, Callable[[str, np.random.Generator], str | None], np.ndarray | None]] = [
+        ("id_legacy_15", lambda v, _r: legacy_number(v), (years >= 1900) & (years < 1984)),
+        ("id_transposed", _transpose, None),
+        ("id_mistyped", _mistype, None),
+        ("id_wrong_check", _wrong_check, None),
+        ("id_full_width", lambda v, _r: v.translate(_FULL_WIDTH), None),
+    ]
+    for kind, change, eligible in steps:
+        rows = draw.rows(kind, eligible)
+        for row, value in zip(rows, edits.read(column, rows), strict=True):
+            if int(row) in touched or not value or len(str(value)) != 18:
+                continue
+            if (changed := change(str(value), draw.rng)) is not None:
+                edits.write(column, int(row), changed, kind)
+                touched.add(int(row))
+
+
+def _field_defects(edits: _Edits, roles: FieldRoles, draw: _Draw) -> None:
+    """Impossible dates, stale addresses and empty required fields."""
+    if roles.birth_date is not None:
+        rows = draw.rows("date_out_of_range")
+        for row, value in zip(rows, edits.read(roles.birth_date, rows), strict=True):
+            if value:
+                broken = _out_of_range(str(value), draw.rng)
+                edits.write(roles.birth_date, int(row), broken, "date_out_of_range")
+    if roles.address is not None and roles.previous_address is not None:
+        rows = draw.rows("stale_address")
+        current = edits.read(roles.address, rows)
+        previous = edits.read(roles.previous_address, rows)
+        for row, now, before in zip(rows, current, previous, strict=True):
+            if now and before and before != now:
+                edits.write(roles.address, int(row), before, "stale_address")
+    if roles.required:
+        rows = draw.rows("missing_field")
+        picks = draw.rng.integers(0, len(roles.required), len(rows))
+        for row, pick in zip(rows, picks, strict=True):
+            column = roles.required[int(pick)]
+            (value,) = edits.read(column, np.array([row]))
+            if value not in (None, ""):
+                edits.write(column, int(row), None, f"missing_field:{column}")
+
+
 def inject_defects(
     frame: pl.DataFrame,
     roles: FieldRoles,
@@ -233,86 +357,22 @@ def inject_defects(
     ``duplicate_row``; the original does not.
     """
     n = frame.height
-    columns = {name: frame[name].to_list() for name in frame.columns}
-    defects: list[list[str]] = [[] for _ in range(n)]
-
-    def chosen(kind: str, eligible: np.ndarray | None = None) -> np.ndarray:
-        mask = rng.random(n) < rates.rate(kind) * quality
-        if eligible is not None:
-            mask &= eligible
-        return np.flatnonzero(mask)
-
+    edits = _Edits(frame)
+    draw = _Draw(rng, rates, quality, n)
     if roles.name is not None:
-        names = columns[roles.name]
-        for kind, table in (("name_homophone", _HOMOPHONES), ("name_lookalike", _LOOKALIKES)):
-            for i in chosen(kind):
-                if names[i] and (changed := _replace_char(names[i], table, rng)) is not None:
-                    names[i] = changed
-                    defects[i].append(kind)
-        for i in chosen("name_traditional"):
-            if names[i] and (changed := _to_traditional()(names[i])) != names[i]:
-                names[i] = changed
-                defects[i].append("name_traditional")
-
+        _name_defects(edits, roles.name, draw)
     if roles.identity is not None:
-        numbers = columns[roles.identity]
-        years = np.array(columns[birth_year]) if birth_year in columns else np.full(n, 2000)
-        # One identity defect per record at most: they are applied in this order.
-        touched = np.zeros(n, dtype=bool)
-        steps: list[
-            tuple[str, Callable[[str, np.random.Generator], str | None], np.ndarray | None]
-        ] = [
-            ("id_legacy_15", lambda v, _r: legacy_number(v), (years >= 1900) & (years < 1984)),
-            ("id_transposed", _transpose, None),
-            ("id_mistyped", _mistype, None),
-            ("id_wrong_check", _wrong_check, None),
-            ("id_full_width", lambda v, _r: v.translate(_FULL_WIDTH), None),
-        ]
-        for kind, change, eligible in steps:
-            for i in chosen(kind, eligible):
-                value = numbers[i]
-                if touched[i] or not value or len(value) != 18:
-                    continue
-                if (changed := change(value, rng)) is not None:
-                    numbers[i] = changed
-                    touched[i] = True
-                    defects[i].append(kind)
-
-    if roles.birth_date is not None:
-        dates = columns[roles.birth_date]
-        for i in chosen("date_out_of_range"):
-            if dates[i]:
-                dates[i] = _out_of_range(str(dates[i]), rng)
-                defects[i].append("date_out_of_range")
-
-    if roles.address is not None and roles.previous_address is not None:
-        addresses, previous = columns[roles.address], columns[roles.previous_address]
-        for i in chosen("stale_address"):
-            if addresses[i] and previous[i] and previous[i] != addresses[i]:
-                addresses[i] = previous[i]
-                defects[i].append("stale_address")
-
-    if roles.required:
-        for i in chosen("missing_field"):
-            column = roles.required[int(rng.integers(len(roles.required)))]
-            if columns[column][i] not in (None, ""):
-                columns[column][i] = None
-                defects[i].append(f"missing_field:{column}")
-
-    result = pl.DataFrame(
-        {
-            name: pl.Series(name, values, dtype=frame.schema[name])
-            for name, values in columns.items()
-        }
-    ).with_columns(pl.Series("defects", defects, dtype=pl.List(pl.String)))
-    duplicates = chosen("duplicate_row")
+        years = frame[birth_year].to_numpy() if birth_year in frame.columns else np.full(n, 2000)
+        _identity_defects(edits, roles.identity, draw, years)
+    _field_defects(edits, roles, draw)
+    result = edits.apply()
+    duplicates = draw.rows("duplicate_row")
     if len(duplicates) == 0:
         return result
     order = np.sort(np.concatenate([np.arange(n), duplicates]))
-    copies = result[order.tolist()]
     is_copy = np.zeros(len(order), dtype=bool)
     is_copy[1:] = order[1:] == order[:-1]
-    marked: pl.DataFrame = copies.with_columns(
+    marked: pl.DataFrame = result[order.tolist()].with_columns(
         pl.when(pl.Series(is_copy))
         .then(pl.col("defects").list.concat(pl.lit(["duplicate_row"])))
         .otherwise(pl.col("defects"))

@@ -165,6 +165,7 @@ def district_weights() -> np.ndarray:
 # Identity numbers were first issued in 1985: an older person's birthplace code is the
 # one in force when the number was assigned.
 FIRST_ISSUE_YEAR = 1985
+_LAST_YEAR = 2030
 
 
 def _valid_in(code: str, year: int) -> bool:
@@ -181,20 +182,33 @@ def birthplace_codes(district: str, year: int) -> tuple[str, ...]:
 
 
 @cache
+def _origin_codes_by_year(origin_index: int) -> dict[int, tuple[str, ...]]:
+    """For one origin: year → county codes in use, for every year numbers were issued."""
+    prefixes = ORIGINS[origin_index].prefixes
+    by_year: dict[int, list[str]] = {}
+    for county in divisions.all_divisions():
+        # 市辖区 (…01) rows group a city's districts; they are not places.
+        if county.level != "county" or not county.code.startswith(prefixes):
+            continue
+        if county.code.endswith("01"):
+            continue
+        for period in county.periods:
+            first = max(period.start or FIRST_ISSUE_YEAR, FIRST_ISSUE_YEAR)
+            last = min(period.end or _LAST_YEAR, _LAST_YEAR)
+            for year in range(first, last + 1):
+                bucket = by_year.setdefault(year, [])
+                if not bucket or bucket[-1] != county.code:
+                    bucket.append(county.code)
+    return {year: tuple(codes) for year, codes in by_year.items()}
+
+
+@cache
 def origin_county_codes(origin_index: int, year: int) -> tuple[str, ...]:
     """County codes of an origin that were in use when a person born in ``year`` got a number."""
-    origin = ORIGINS[origin_index]
+    by_year = _origin_codes_by_year(origin_index)
     # Chongqing's codes start in 1997: an older Chongqing native's number was reissued
     # under them, so fall forward to the first year that has codes.
-    for issue_year in range(max(year, FIRST_ISSUE_YEAR), 2100):
-        codes = tuple(
-            d.code
-            for d in divisions.all_divisions()
-            if d.level == "county"
-            and d.code.startswith(origin.prefixes)
-            and not d.code.endswith("01")  # 市辖区 grouping rows are not places
-            and d.name_in(issue_year) is not None
-        )
-        if codes:
-            return codes
-    raise ValueError(f"no county codes for {origin.label}")
+    for issue_year in range(max(year, FIRST_ISSUE_YEAR), _LAST_YEAR + 1):
+        if issue_year in by_year:
+            return by_year[issue_year]
+    raise ValueError(f"no county codes for {ORIGINS[origin_index].label}")

@@ -22,7 +22,8 @@ from hukou.synth.rng import Streams
 
 __all__ = ["add_life_facts"]
 
-_EDUCATION_CODES = np.array(["81", "71", "61", "41", "31", "21", "14", "11"])
+# GB/T 4658 codes as integers (0 = none yet, a pupil) until the frame is built.
+_EDUCATION_CODES = np.array([81, 71, 61, 41, 31, 21, 14, 11])
 # Shares of attainment by birth decade (1930s … 2000s), oldest first.
 _EDUCATION_BY_DECADE = np.array(
     [
@@ -159,8 +160,15 @@ class _View:
         return int(self.household.max()) + 1
 
 
-Columns = dict[str, np.ndarray]
+Columns = dict[str, np.ndarray | pl.Series]
 _EPOCH64 = np.datetime64("1970-01-01")
+
+
+def _array(columns: Columns, name: str) -> np.ndarray:
+    """A column drawn as a NumPy array (the string columns are Polars series)."""
+    values = columns[name]
+    assert isinstance(values, np.ndarray), name
+    return values
 
 
 def _as_dates(days: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
@@ -188,12 +196,13 @@ def _marriage(v: _View, rng: np.random.Generator) -> Columns:
     pid = np.arange(v.n)
     spouse_pid = np.where((v.role == 0) & paired, pid + 1, np.where(v.role == 1, pid - 1, -1))
     married = paired | ((v.role == 3) & (rng.random(v.n) < 0.55))
-    marital = np.where(married, np.where(rng.random(v.n) < 0.92, "21", "22"), "10")
+    # GB/T 2261.2 codes as integers until the end: 10 未婚, 21 初婚, 22 再婚, 30 丧偶, 40 离婚.
+    marital = np.where(married, np.where(rng.random(v.n) < 0.92, 21, 22), 10)
     single_adult = ~married & (v.age >= 18)
-    widowed_or_divorced = np.where(rng.random(v.n) < 0.7, "30", "40")
+    widowed_or_divorced = np.where(rng.random(v.n) < 0.7, 30, 40)
     marital = np.where(single_adult & (v.age >= 60), widowed_or_divorced, marital)
     divorced = single_adult & (v.age >= 30) & (v.age < 60) & (rng.random(v.n) < 0.25)
-    marital = np.where(divorced, "40", np.where(v.age < 18, "10", marital))
+    marital = np.where(divorced, 40, np.where(v.age < 18, 10, marital))
     household_size = np.bincount(v.household)[v.household]
     young_couple = paired & (v.age < 32) & (household_size == 2)
     married_in_year = young_couple & (rng.random(v.n) < 0.35)
@@ -203,7 +212,7 @@ def _marriage(v: _View, rng: np.random.Generator) -> Columns:
     # Both partners share the date: one draw per household.
     marriage_day = (v.start + rng.integers(0, 365, v.households))[v.household]
     return {
-        "marital_status": marital,
+        "marital_status": pl.Series(marital).cast(pl.String),
         "spouse_pid": spouse_pid.astype(np.int32),
         "married_in_year": married_in_year,
         "marriage_date": _as_dates(marriage_day, married_in_year).astype("datetime64[D]"),
@@ -216,8 +225,8 @@ def _education(v: _View, rng: np.random.Generator) -> Columns:
     decade = np.clip((birth_year - 1930) // 10 + 1, 0, 7)
     cumulative = np.cumsum(_EDUCATION_BY_DECADE, axis=1)[decade]
     drawn = _EDUCATION_CODES[(rng.random(v.n)[:, None] > cumulative).sum(axis=1).clip(0, 7)]
-    teenage = np.where(v.age < 19, "71", "61")
-    return {"education": np.where(v.age < 16, "", np.where(v.age < 22, teenage, drawn))}
+    teenage = np.where(v.age < 19, 71, 61)
+    return {"education": np.where(v.age < 16, 0, np.where(v.age < 22, teenage, drawn))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,9 +270,9 @@ def _housing(
     h = v.households
     owner = np.where(v.migrant, (rng.random(h) < 0.16)[v.household], False)
     owner |= ~v.migrant & (rng.random(h) < 0.78)[v.household]
-    tenure = np.where(v.role == 4, "dormitory", np.where(owner, "owned", "rented"))
-    tenure = np.where(v.status == "out_migrant", "elsewhere", tenure)
-    rental_registered = (tenure == "rented") & (rng.random(h) < 0.72)[v.household]
+    tenure = np.where(v.role == 4, 2, np.where(owner, 0, 1))
+    tenure = np.where(v.status == "out_migrant", 3, tenure)
+    rental_registered = (tenure == 1) & (rng.random(h) < 0.72)[v.household]
     book = _AddressBook(
         road=rng.integers(0, 100, h),
         number=rng.integers(1, 400, h),
@@ -271,17 +280,18 @@ def _housing(
         room=rng.integers(101, 2600, h),
     )
     previous = book.moved((book.road + 1 + rng.integers(0, 5, h)) % 100)
-    registered_address = book.addresses(registered, v.household).astype(object)
-    outside = ~np.isin(registered, [d.code for d in DISTRICTS])
-    registered_address[outside] = _origin_addresses(
-        registered[outside], book.number[v.household][outside]
-    )
+    in_city = np.isin(registered, [d.code for d in DISTRICTS])
+    registered_address = pl.select(
+        pl.when(pl.Series(in_city))
+        .then(pl.lit(book.addresses(registered, v.household)))
+        .otherwise(pl.lit(_origin_addresses(registered, book.number[v.household])))
+    ).to_series()
     return {
-        "tenure": tenure,
+        "tenure": pl.Series(["owned", "rented", "dormitory", "elsewhere"]).gather(tenure),
         "rental_registered": rental_registered,
         "address": book.addresses(actual, v.household),
         "previous_address": previous.addresses(actual, v.household),
-        "registered_address": registered_address.astype(str),
+        "registered_address": registered_address,
     }
 
 
@@ -294,7 +304,9 @@ def _schooling(v: _View, rng: np.random.Generator, alive: np.ndarray) -> Columns
         "enrolled": school_age & (v.status != "out_migrant") & alive,
         # A few native children were never entered in the household register (黑户).
         "unregistered": (v.role == 2) & natives & (rng.random(v.n) < 0.003),
-        "school_level": np.where(v.age < 12, "primary", np.where(v.age < 15, "junior", "senior")),
+        "school_level": pl.Series(["primary", "junior", "senior"]).gather(
+            np.where(v.age < 12, 0, np.where(v.age < 15, 1, 2))
+        ),
     }
 
 
@@ -305,7 +317,7 @@ def _medical(v: _View, rng: np.random.Generator, employed: np.ndarray) -> Column
     insured = (rng.random(v.n) < 0.97) & (v.status != "out_migrant")
     return {
         "medical_insured": insured,
-        "medical_scheme": np.where(employed, "employee", "resident"),
+        "medical_scheme": pl.Series(["resident", "employee"]).gather(employed.astype(np.int64)),
         "medical_local": local,
         "cross_region_medical": cross_region & insured,
     }
@@ -320,16 +332,17 @@ def _income(
         rank[education == code] = value
     drawn = np.round(np.exp(rng.normal(10.9 + 0.16 * rank, 0.45)), -2)
     income = np.where(employed, drawn, 0).astype(np.int64)
-    phone = np.char.add(
-        _MOBILE_PREFIXES[rng.integers(0, len(_MOBILE_PREFIXES), v.n)],
-        np.char.zfill(rng.integers(0, 100_000_000, v.n).astype(str), 8),
-    )
+    prefix = pl.Series(_MOBILE_PREFIXES).gather(rng.integers(0, len(_MOBILE_PREFIXES), v.n))
+    line = pl.Series(rng.integers(0, 100_000_000, v.n)).cast(pl.String).str.zfill(8)
+    phone = pl.select(
+        pl.when(pl.Series(v.age >= 14)).then(pl.lit(prefix) + pl.lit(line))
+    ).to_series()
     return {
         "annual_income": income,
         "income_tax": _income_tax(income),
         "criminal_record": (v.age >= 18) & (rng.random(v.n) < 0.003),
         "tax_violation": employed & (rng.random(v.n) < 0.001),
-        "phone": np.where(v.age >= 14, phone, ""),
+        "phone": phone,
     }
 
 
@@ -355,22 +368,25 @@ def add_life_facts(cfg: CityConfig, streams: Streams, population: Population) ->
     facts |= _education(v, streams.get("education"))
     work_rng = streams.get("work")
     employers = _employers(cfg, work_rng)
-    death_day = facts["death_date"].astype(np.int64)
+    alive = _array(facts, "alive")
+    death_day = _array(facts, "death_date").astype(np.int64)
     inputs = _WorkInputs(
         employers=employers,
         actual=actual,
         since=persons["actual_since"].to_numpy().astype("datetime64[D]").astype(np.int64),
-        died_early=~facts["alive"] & (death_day < v.start + 30),
+        died_early=~alive & (death_day < v.start + 30),
     )
     facts |= _work(v, work_rng, inputs)
     registered = persons["registered_division"].to_numpy()
     facts |= _housing(v, streams.get("housing"), actual, registered)
-    facts |= _schooling(v, streams.get("schooling"), facts["alive"])
-    facts |= _medical(v, streams.get("medical"), facts["employed"])
-    facts |= _income(v, streams.get("tax"), facts["employed"], facts["education"])
+    employed = _array(facts, "employed")
+    facts |= _schooling(v, streams.get("schooling"), alive)
+    facts |= _medical(v, streams.get("medical"), employed)
+    facts |= _income(v, streams.get("tax"), employed, _array(facts, "education"))
     persons = pl.concat([persons, pl.DataFrame(facts)], how="horizontal").with_columns(
-        pl.col("education").replace("", None),
-        pl.col("phone").replace("", None),
+        pl.when(pl.col("education") > 0)
+        .then(pl.col("education").cast(pl.String))
+        .alias("education"),
     )
     persons = persons.join(
         employers.select("employer_index", "employer_name", "employer_code", "employer_division"),
@@ -393,33 +409,61 @@ class _AddressBook:
         """The same household's address on another road (where it lived before)."""
         return _AddressBook(road, self.number, self.building, self.room)
 
-    def addresses(self, division: np.ndarray, household: np.ndarray) -> np.ndarray:
-        """Street addresses in each person's ``division`` (a Suzhou district code)."""
-        out = np.full(len(division), "外地", dtype=object)
-        road = self.road[household]
-        for district in DISTRICTS:
-            mask = division == district.code
-            if mask.any():
-                names = np.array(district.roads)[road[mask] % len(district.roads)]
-                out[mask] = np.char.add(f"江苏省苏州市{district.name}", names)
-        number = np.char.add(self.number[household].astype(str), "号")
-        building = np.char.add(self.building[household].astype(str), "幢")
-        room = np.char.add(self.room[household].astype(str), "室")
-        return np.char.add(out.astype(str), np.char.add(np.char.add(number, building), room))
+    def addresses(self, division: np.ndarray, household: np.ndarray) -> pl.Series:
+        """Street addresses in each person's ``division``; "外地" outside the city."""
+        roads = pl.DataFrame(
+            [
+                {"division": d.code, "road": i, "street": f"江苏省苏州市{d.name}{name}"}
+                for d in DISTRICTS
+                for i, name in enumerate(d.roads)
+            ],
+            schema={"division": pl.String, "road": pl.Int64, "street": pl.String},
+        )
+        lengths = {d.code: len(d.roads) for d in DISTRICTS}
+        people = pl.DataFrame(
+            {
+                "division": division,
+                "road": self.road[household],
+                "number": self.number[household],
+                "building": self.building[household],
+                "room": self.room[household],
+            }
+        ).with_columns(
+            pl.col("road") % pl.col("division").replace_strict(lengths, default=1),
+        )
+        return (
+            people.join(roads, on=["division", "road"], how="left", maintain_order="left")
+            .select(
+                pl.format(
+                    "{}{}号{}幢{}室",
+                    pl.col("street").fill_null("外地"),
+                    "number",
+                    "building",
+                    "room",
+                )
+            )
+            .to_series()
+        )
 
 
 _VILLAGES = ("东风", "红旗", "新河", "桥头", "王庄", "李集", "双庙", "柳湾", "前进", "大营")
 
 
-def _origin_addresses(codes: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+def _origin_addresses(codes: np.ndarray, numbers: np.ndarray) -> pl.Series:
     """Registered addresses outside the city: county, township, village, number."""
-    names = {code: divisions.full_name(code) for code in np.unique(codes)}
-    return np.array(
-        [
-            f"{names[c]}{_VILLAGES[k % 10]}镇{_VILLAGES[(k // 10) % 10]}村{k}号"
-            for c, k in zip(codes, numbers, strict=True)
-        ]
-    )
+    unique = np.unique(codes)
+    names = {code: divisions.full_name(str(code)) for code in unique}
+    village = pl.Series(_VILLAGES)
+    number = pl.Series(numbers)
+    return pl.select(
+        pl.format(
+            "{}{}镇{}村{}号",
+            pl.lit(pl.Series(codes)).replace_strict(names, default=""),
+            pl.lit(village.gather(numbers % 10)),
+            pl.lit(village.gather((numbers // 10) % 10)),
+            pl.lit(number),
+        )
+    ).to_series()
 
 
 def _income_tax(income: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ defective view of. Its columns are documented in ``docs/synth/truth.md``.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,9 +233,10 @@ def _ethnicity(streams: Streams, households: _Households) -> np.ndarray:
     rng = streams.get("ethnicity")
     n = len(households.kind)
     minority = rng.random(n) < 0.09
-    groups = np.array(_MINORITIES)[_choice(rng, n, _MINORITY_SHARE)]
-    ethnic = np.where(minority, groups, "01")
-    usual_origin = np.array([_MINORITY_ORIGIN.get(e, 0) for e in ethnic])
+    groups = np.array(_MINORITIES, dtype=np.int64)[_choice(rng, n, _MINORITY_SHARE)]
+    ethnic = np.where(minority, groups, 1)  # GB/T 3304 code as an integer; 1 = 汉族
+    origins = {int(code): index for code, index in _MINORITY_ORIGIN.items()}
+    usual_origin = np.array([origins.get(code, 0) for code in range(100)])[ethnic]
     households.origin = np.where(
         minority & (households.status == 2), usual_origin, households.origin
     )
@@ -261,7 +263,7 @@ def _registration(
     """Birthplace code of each identity number, and the registered division today."""
     rng = streams.get("identity")
     migrant = status == 2
-    codes = np.array([d.code for d in DISTRICTS])
+    codes = np.array([d.code for d in DISTRICTS], dtype=np.int64)
     birthplace = _lookup_codes(
         rng,
         key_a=np.where(migrant, origin + 100, registered),
@@ -331,15 +333,15 @@ def generate_population(cfg: CityConfig, streams: Streams) -> Population:
         year=snapshot.year,
     )
     rng = streams.get("identity numbers")
-    outside = np.array(["310115", "310112", "330106", "320106", "440305", "110105"])
-    codes = np.array([d.code for d in DISTRICTS])
+    outside = np.array([310115, 310112, 330106, 320106, 440305, 110105])
+    codes = np.array([d.code for d in DISTRICTS], dtype=np.int64)
     actual_division = np.where(
         status == 3,
         outside[rng.integers(0, len(outside), n)][head],
         codes[hh.actual[household]],
     )
     sequence = rng.integers(0, 500, n) * 2 + np.where(sex == 1, 1, 0)
-    body = birthplace.astype(np.int64) * 10**11 + _birth_ymd(birth) * 1000 + sequence
+    body = birthplace * 10**11 + _birth_ymd(birth) * 1000 + sequence
     identity_number = _with_check(_unique_bodies(rng, body, sex))
 
     # Moves: when each household came to where it lives now (natives: since birth).
@@ -353,18 +355,18 @@ def generate_population(cfg: CityConfig, streams: Streams) -> Population:
             "household_index": household.astype(np.int32),
             "head_pid": head.astype(np.int32),
             "role": role.astype(np.int8),
-            "sex": np.where(sex == 1, "1", "2"),
+            "sex": _code(sex),
             "birth_date": birth,
-            "ethnicity": ethnic_hh[household],
+            "ethnicity": _code(ethnic_hh[household]).str.zfill(2),
             "identity_number": identity_number,
-            "birthplace_code": birthplace,
-            "status": np.array(_STATUSES)[status],
-            "registered_division": registered_division,
-            "actual_division": actual_division,
+            "birthplace_code": _code(birthplace),
+            "status": _label(_STATUSES, status),
+            "registered_division": _code(registered_division),
+            "actual_division": _code(actual_division),
             "actual_since": (np.datetime64("1970-01-01") + since.astype("timedelta64[D]")).astype(
                 "datetime64[D]"
             ),
-            "origin": np.array([o.label for o in ORIGINS])[origin],
+            "origin": _label([o.label for o in ORIGINS], origin),
         }
     ).with_columns(
         pl.format("P{}", pl.col("pid").cast(pl.String).str.zfill(7)).alias("person_id"),
@@ -374,12 +376,22 @@ def generate_population(cfg: CityConfig, streams: Streams) -> Population:
     households = pl.DataFrame(
         {
             "household_index": np.arange(len(hh.kind), dtype=np.int32),
-            "kind": np.array([*_KINDS, "collective"])[hh.kind],
-            "status": np.array(_STATUSES)[hh.status],
+            "kind": _label([*_KINDS, "collective"], hh.kind),
+            "status": _label(_STATUSES, hh.status),
         }
     ).with_columns(_household_id("household_index"))
     persons = persons.with_columns(_names(streams.get("names"), persons, head))
     return Population(persons=persons, households=households, employers=pl.DataFrame())
+
+
+def _code(values: np.ndarray) -> pl.Series:
+    """Integer codes as text (a NumPy string array would cost seconds to hand to Polars)."""
+    return pl.Series(values).cast(pl.String)
+
+
+def _label(labels: Sequence[str], index: np.ndarray) -> pl.Series:
+    """``labels[index]`` as a Polars column."""
+    return pl.Series(labels).gather(index)
 
 
 def _household_id(column: str) -> pl.Expr:
@@ -388,7 +400,7 @@ def _household_id(column: str) -> pl.Expr:
 
 def _current_codes(origins: np.ndarray, year: int) -> np.ndarray:
     codes = {code for o in np.unique(origins) for code in origin_county_codes(int(o), year)}
-    return np.array(sorted(codes))
+    return np.array(sorted(codes), dtype=np.int64)
 
 
 def _lookup_codes(rng, key_a: np.ndarray, years: np.ndarray, table) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -403,7 +415,7 @@ def _lookup_codes(rng, key_a: np.ndarray, years: np.ndarray, table) -> np.ndarra
         offsets[i], lengths[i] = len(flat), len(codes)
         flat.extend(codes)
     pick = (rng.random(len(keys)) * lengths[inverse]).astype(np.int64)
-    drawn: np.ndarray = np.array(flat)[offsets[inverse] + pick]
+    drawn: np.ndarray = np.array(flat, dtype=np.int64)[offsets[inverse] + pick]
     return drawn
 
 
@@ -424,68 +436,78 @@ def _unique_bodies(rng: np.random.Generator, body: np.ndarray, sex: np.ndarray) 
     raise RuntimeError("could not make identity numbers unique")
 
 
-def _with_check(body: np.ndarray) -> np.ndarray:
+def _with_check(body: np.ndarray) -> pl.Series:
     total = np.zeros(len(body), dtype=np.int64)
     for i, weight in enumerate(WEIGHTS):
         total += (body // 10 ** (16 - i)) % 10 * weight
-    return np.char.add(body.astype(str), _CHECK[total % 11])
+    return pl.select(
+        pl.lit(pl.Series(body)).cast(pl.String) + pl.lit(pl.Series(_CHECK).gather(total % 11))
+    ).to_series()
 
 
 def _names(
     rng: np.random.Generator, persons: pl.DataFrame, head_of_person: np.ndarray
 ) -> list[pl.Series]:
-    """Surname (children take the head's if he is their father), given names by era."""
+    """Surname (children take their father's), given names in the fashion of the birth era."""
     n = persons.height
-    surnames = np.array([s for s, _ in SURNAMES])
     shares = np.array([w for _, w in SURNAMES])
-    own = surnames[_choice(rng, n, shares)]
+    own = _choice(rng, n, shares)
     role = persons["role"].to_numpy()
-    sex = persons["sex"].to_numpy()
+    male = (persons["sex"] == "1").to_numpy()
+    # Children take the father's surname: the head's if he is male, else the spouse's.
     head_surname = own[head_of_person]
-    # Children take the father's surname (the head if male, else the spouse).
-    father_is_head = sex[head_of_person] == "1"
     spouse_surname = own[np.minimum(head_of_person + 1, n - 1)]
-    child_surname = np.where(father_is_head, head_surname, spouse_surname)
-    surname = np.where(role == 2, np.where(rng.random(n) < 0.93, child_surname, head_surname), own)
+    child_surname = np.where(male[head_of_person], head_surname, spouse_surname)
+    mostly_father = np.where(rng.random(n) < 0.93, child_surname, head_surname)
+    surname_index = np.where(role == 2, mostly_father, own)
     birth_year = persons["birth_date"].dt.year().to_numpy()
-    era = np.array([era_index(int(y)) for y in range(1880, 2031)])[birth_year - 1880]
+    era = np.array([era_index(y) for y in range(1880, 2031)])[birth_year - 1880]
     double = rng.random(n) < np.array([e.double_share for e in ERAS])[era]
-    first_char = _era_chars(rng, era, sex)
-    second_char = _era_chars(rng, era, sex)
-    # Object arrays: minority names below are longer than any Han name drawn so far.
-    given = np.where(double, np.char.add(first_char, second_char), first_char).astype(object)
-    full = np.char.add(surname, given.astype(str)).astype(object)
-    surname = surname.astype(object)
-    # Minority names written with the separator, e.g. 买买提·艾力.
-    ethnicity = persons["ethnicity"].to_numpy()
-    for code, (male, female, second) in MINORITY_NAMES.items():
-        mask = ethnicity == code
-        if not mask.any():
+    pools = [pool for e in ERAS for pool in (e.male, e.female)]
+    chars = pl.Series([ch for pool in pools for ch in pool])
+    offsets = np.cumsum([0, *(len(pool) for pool in pools)])[:-1]
+    lengths = np.array([len(pool) for pool in pools])
+    block = era * 2 + np.where(male, 0, 1)
+
+    def draw() -> pl.Series:
+        return chars.gather(offsets[block] + (rng.random(n) * lengths[block]).astype(np.int64))
+
+    first, second = draw(), draw()
+    frame = pl.DataFrame(
+        {
+            "surname": pl.Series([s for s, _ in SURNAMES]).gather(surname_index),
+            "given_name": pl.select(
+                pl.when(pl.Series(double)).then(pl.lit(first) + pl.lit(second)).otherwise(first)
+            ).to_series(),
+        }
+    ).with_columns((pl.col("surname") + pl.col("given_name")).alias("name"))
+    return _minority_names(rng, frame, persons["ethnicity"].to_numpy(), male)
+
+
+def _minority_names(
+    rng: np.random.Generator, frame: pl.DataFrame, ethnicity: np.ndarray, male: np.ndarray
+) -> list[pl.Series]:
+    """Names written with the separator (买买提·艾力) or without surname (扎西次仁)."""
+    surname, given, full = frame["surname"], frame["given_name"], frame["name"]
+    for code, (male_names, female_names, second) in MINORITY_NAMES.items():
+        rows = np.flatnonzero(ethnicity == code)
+        if len(rows) == 0:
             continue
-        count = int(mask.sum())
+        count = len(rows)
         first_part = np.where(
-            sex[mask] == "1",
-            np.array(male)[rng.integers(0, len(male), count)],
-            np.array(female)[rng.integers(0, len(female), count)],
+            male[rows],
+            np.array(male_names)[rng.integers(0, len(male_names), count)],
+            np.array(female_names)[rng.integers(0, len(female_names), count)],
         )
         if second[0]:
-            full[mask] = np.char.add(
-                np.char.add(first_part, "·"), np.array(second)[rng.integers(0, len(second), count)]
-            )
+            tail = np.array(second)[rng.integers(0, len(second), count)]
+            names = [f"{a}·{b}" for a, b in zip(first_part, tail, strict=True)]
         else:
-            full[mask] = np.char.add(
-                first_part, np.array(male + female)[rng.integers(0, len(male) + len(female), count)]
-            )
-        surname[mask] = ""
-        given[mask] = full[mask]
-    return [pl.Series("surname", surname), pl.Series("given_name", given), pl.Series("name", full)]
-
-
-def _era_chars(rng: np.random.Generator, era: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    out = np.empty(len(era), dtype="<U1")
-    for index, e in enumerate(ERAS):
-        for code, pool in (("1", e.male), ("2", e.female)):
-            mask = (era == index) & (sex == code)
-            if mask.any():
-                out[mask] = np.array(list(pool))[rng.integers(0, len(pool), int(mask.sum()))]
-    return out
+            pool = male_names + female_names
+            tail = np.array(pool)[rng.integers(0, len(pool), count)]
+            names = [f"{a}{b}" for a, b in zip(first_part, tail, strict=True)]
+        values = pl.Series(names, dtype=pl.String)
+        surname = surname.scatter(rows, pl.Series([""] * count))
+        given = given.scatter(rows, values)
+        full = full.scatter(rows, values)
+    return [surname.alias("surname"), given.alias("given_name"), full.alias("name")]
