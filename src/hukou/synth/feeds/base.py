@@ -22,13 +22,13 @@ from hukou.synth.writers import FileFormat, write_records
 
 __all__ = ["TRUTH_SCHEMA", "FeedContext", "emit", "format_dates"]
 
-TRUTH_SCHEMA = {
-    "department": pl.String,
-    "file": pl.String,
-    "position": pl.Int64,
-    "record_id": pl.String,
-    "person_id": pl.String,
-    "defects": pl.String,
+TRUTH_SCHEMA: dict[str, pl.DataType] = {
+    "department": pl.String(),
+    "file": pl.String(),
+    "position": pl.Int64(),
+    "record_id": pl.String(),
+    "person_id": pl.String(),
+    "defects": pl.String(),
 }
 
 
