@@ -132,7 +132,7 @@ def generate_city(
         persons.write_parquet(folder / "persons.parquet", statistics=False)
         ctx.population.households.write_parquet(folder / "households.parquet", statistics=False)
         ctx.population.employers.write_parquet(folder / "employers.parquet", statistics=False)
-        pl.concat(truth).cast(TRUTH_SCHEMA).write_parquet(
+        pl.concat(truth).cast(pl.Schema(TRUTH_SCHEMA)).write_parquet(
             folder / "records.parquet", statistics=False
         )
 
