@@ -10,6 +10,7 @@ made by the feed modules, which know what a record means.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,7 @@ DEFECT_KINDS = (
     "stale_address",
     "malformed_line",
     "death_not_known",
+    "stale_lease",
 )
 
 # Same sound, different character: how a clerk mishears a name at a counter.
@@ -197,22 +199,30 @@ def _wrong_check(number: str, rng: np.random.Generator) -> str:
     return number[:17] + options[int(rng.integers(len(options)))]
 
 
+_DATE_PARTS = re.compile(r"^(\d{4})(\D*)(\d{1,2})(\D*)(\d{1,2})(.*)$")
+
+
 def _out_of_range(value: str, rng: np.random.Generator) -> str:
-    """Keep the department's date format, break the date: month 13, day 32 or year 2099."""
-    digits = [i for i, ch in enumerate(value) if ch.isdigit()]
-    if len(digits) < 6:
+    """Keep the department's date format, break the date: month 13, day 32 or year 2099.
+
+    Works for padded and unpadded forms alike (20230105, 2023/1/5, 2023年1月5日).
+    """
+    compact = len(value) >= 8 and value[:8].isdigit()
+    match = None if compact else _DATE_PARTS.match(value)
+    if compact:
+        year, sep1, month, sep2, day, rest = value[:4], "", value[4:6], "", value[6:8], value[8:]
+    elif match is not None:
+        year, sep1, month, sep2, day, rest = match.groups()
+    else:
         return "2099-01-01"
     kind = int(rng.integers(3))
-    if kind == 0:  # a year in the future
-        return "2099" + value[4:] if value[:4].isdigit() else value
-    text = list(value)
-    if kind == 1:  # month 13
-        month = digits[4:6]
-        text[month[0]], text[month[1]] = "1", "3"
-    else:  # day 32 or more
-        day = digits[-2:]
-        text[day[0]], text[day[1]] = "3", "2"
-    return "".join(text)
+    if kind == 0:
+        year = "2099"  # a year in the future
+    elif kind == 1:
+        month = "13"
+    else:
+        day = "32"
+    return f"{year}{sep1}{month}{sep2}{day}{rest}"
 
 
 class _Edits:

@@ -204,11 +204,13 @@ def _marriage(v: _View, rng: np.random.Generator) -> Columns:
     divorced = single_adult & (v.age >= 30) & (v.age < 60) & (rng.random(v.n) < 0.25)
     marital = np.where(divorced, 40, np.where(v.age < 18, 10, marital))
     household_size = np.bincount(v.household)[v.household]
-    young_couple = paired & (v.age < 32) & (household_size == 2)
-    married_in_year = young_couple & (rng.random(v.n) < 0.35)
-    married_in_year = married_in_year | married_in_year[np.clip(spouse_pid, 0, None)] & (
-        spouse_pid >= 0
-    )
+    # Legal marriage age: 22 for men, 20 for women (Civil Code art. 1047).
+    of_age = v.age >= np.where(v.sex == "1", 22, 20)
+    partner = np.clip(spouse_pid, 0, None)
+    young_couple = paired & (v.age < 32) & (household_size == 2) & of_age & of_age[partner]
+    # ~4-5 marriages per 1,000 people a year (6.1 million in China in 2024).
+    drawn = young_couple & (rng.random(v.n) < 0.16)
+    married_in_year = (drawn | drawn[partner]) & young_couple
     # Both partners share the date: one draw per household.
     marriage_day = (v.start + rng.integers(0, 365, v.households))[v.household]
     return {
@@ -250,7 +252,7 @@ def _work(v: _View, rng: np.random.Generator, inputs: _WorkInputs) -> Columns:
         firms = np.flatnonzero(employer_division == code)
         mask = local & (inputs.actual == code)
         employer[mask] = firms[rng.integers(0, len(firms), int(mask.sum()))]
-    career_start = v.birth + ((18 + rng.integers(0, 8, v.n)) * 365.25).astype(np.int64)
+    career_start = v.birth + ((18 + rng.random(v.n) * 8) * 365.25).astype(np.int64)
     arrived = np.where(v.migrant | dorm, inputs.since, career_start)
     si_start = np.minimum(np.maximum(arrived, career_start), v.snapshot - 31)
     gaps = rng.integers(0, 14, v.n) * (rng.random(v.n) < 0.3)

@@ -74,7 +74,9 @@ def emit(
     feed module already applied). ``partition`` names a column whose value is part
     of the file name (one file per value: the department's file split).
     """
-    rng = ctx.rng(department, "defects")
+    # One stream per file stem: a department emitting several files must not get
+    # the same draws (row i defective in every file).
+    rng = ctx.rng(department, f"defects:{stem}")
     defective = inject_defects(records, roles, ctx.cfg.defects, rng, quality=quality)
     if "_defects" in defective.columns:
         defective = defective.with_columns(
@@ -93,7 +95,7 @@ def emit(
         ]
     truth = []
     folder = ctx.out / "feeds" / department
-    write_rng = ctx.rng(department, "malformed")
+    write_rng = ctx.rng(department, f"malformed:{stem}")
     for name, part in groups:
         written = write_records(
             part.select(file_columns),
