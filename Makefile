@@ -15,8 +15,11 @@ HUKOU := $(VENV)/bin/hukou
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-demo: install ## set up and serve the console on http://127.0.0.1:8000 (SQLite)
+CITY := var/city
+
+demo: install ## set up and serve the console on http://127.0.0.1:8000 (SQLite, synthetic city)
 	$(HUKOU) db upgrade
+	@test -f $(CITY)/manifest.json || $(HUKOU) synth city --out $(CITY)
 	$(HUKOU) serve
 
 test: install system-deps postgres lint ## install what tests need and run the whole suite
@@ -49,6 +52,7 @@ format: install ## apply ruff's formatting and safe fixes
 
 bench: install ## run the benchmarks (figures go to docs/benchmarks.md by hand)
 	$(VENV)/bin/python bench/standards.py
+	$(VENV)/bin/python bench/synth.py
 
 clean: ## remove the environments and local data
 	rm -rf $(VENV) $(TOOLS) var test-results

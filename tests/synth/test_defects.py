@@ -36,7 +36,7 @@ def _records(n: int) -> pl.DataFrame:
 ROLES = FieldRoles(
     identity="id",
     name="name",
-    birth_date="born",
+    date="born",
     address="address",
     previous_address="_previous_address",
     required=("name", "born"),

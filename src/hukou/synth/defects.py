@@ -151,7 +151,7 @@ class FieldRoles:
 
     identity: str | None = None
     name: str | None = None
-    birth_date: str | None = None
+    date: str | None = None  # the record's main date (the birth date where there is one)
     address: str | None = None
     previous_address: str | None = None  # helper column: the address before the last move
     required: tuple[str, ...] = ()
@@ -326,12 +326,12 @@ def _identity_defects(edits: _Edits, column: str, draw: _Draw, years: np.ndarray
 
 def _field_defects(edits: _Edits, roles: FieldRoles, draw: _Draw) -> None:
     """Impossible dates, stale addresses and empty required fields."""
-    if roles.birth_date is not None:
+    if roles.date is not None:
         rows = draw.rows("date_out_of_range")
-        for row, value in zip(rows, edits.read(roles.birth_date, rows), strict=True):
+        for row, value in zip(rows, edits.read(roles.date, rows), strict=True):
             if value:
                 broken = _out_of_range(str(value), draw.rng)
-                edits.write(roles.birth_date, int(row), broken, "date_out_of_range")
+                edits.write(roles.date, int(row), broken, "date_out_of_range")
     if roles.address is not None and roles.previous_address is not None:
         rows = draw.rows("stale_address")
         current = edits.read(roles.address, rows)

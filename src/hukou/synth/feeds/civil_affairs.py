@@ -251,7 +251,7 @@ def _marriages(ctx: FeedContext, persons: pl.DataFrame) -> pl.DataFrame:
         roles=FieldRoles(
             identity="身份证件号码",
             name="当事人",
-            birth_date="出生日期",
+            date="出生日期",
             required=("民族", "文化程度", "户籍所在地"),
         ),
         fmt=FileFormat("xlsx", sheet="婚姻登记"),

@@ -152,7 +152,7 @@ def write(ctx: FeedContext) -> pl.DataFrame:
         roles=FieldRoles(
             identity="lessee_id_no",
             name="lessee_name",
-            birth_date="lease_start",
+            date="lease_start",
             address="house_address",
             previous_address="_previous_address",
             required=("lessee_phone", "lessee_id_type", "district", "lease_end"),

@@ -237,7 +237,7 @@ def write(ctx: FeedContext) -> pl.DataFrame:
         roles=FieldRoles(
             identity="SFZHM",
             name="XM",
-            birth_date="CSRQ",
+            date="CSRQ",
             required=("XM", "XB", "CSRQ", "MZ", "TYSHXYDM", "LXDH"),
         ),
         fmt=FileFormat("csv", encoding="utf-8-sig"),

@@ -147,7 +147,7 @@ def write(ctx: FeedContext) -> pl.DataFrame:
         roles=FieldRoles(
             identity="证件号码",
             name="姓名",
-            birth_date="出生日期",
+            date="出生日期",
             required=("姓名", "性别", "出生日期", "联系电话"),
         ),
         fmt=FileFormat("csv", encoding="gb18030"),

@@ -91,7 +91,7 @@ def write(ctx: FeedContext) -> pl.DataFrame:
         roles=FieldRoles(
             identity="公民身份号码",
             name="姓名",
-            birth_date="出生日期",
+            date="出生日期",
             required=("姓名", "性别", "出生日期", "民族"),
         ),
         fmt=FileFormat("csv", encoding="gbk"),
