@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 from hukou.cli import app
 from hukou.synth.city import FEEDS, generate_city
 from hukou.synth.config import CityConfig
+from tests.synth.feedcheck import records_in
 
 DEPARTMENTS = {
     "public_security",
@@ -32,16 +31,6 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("city") / "a"
     generate_city(CityConfig(population=4000, seed=3), out)
     return out
-
-
-def _records_in(path: Path) -> int:
-    """Data records in a feed file: lines after the header, or sheet rows after the header."""
-    if path.suffix == ".xlsx":
-        with zipfile.ZipFile(path) as archive:
-            sheet = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
-        return len(re.findall(r"<row ", sheet)) - 1
-    data = path.read_bytes()
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1
 
 
 def test_layout_has_every_department_and_the_world(city: Path) -> None:
@@ -95,7 +84,7 @@ def test_truth_covers_every_record_of_every_file(city: Path) -> None:
     feed_files = sorted(p for p in (city / "feeds").rglob("*") if p.is_file())
     assert {p.relative_to(city).as_posix() for p in feed_files} == set(per_file)
     for path in feed_files:
-        assert _records_in(path) == per_file[path.relative_to(city).as_posix()], path
+        assert records_in(path) == per_file[path.relative_to(city).as_posix()], path
     positions = records.group_by("file").agg(pl.col("position").sort())
     for file, found in positions.iter_rows():
         assert found == list(range(2, 2 + len(found))), file

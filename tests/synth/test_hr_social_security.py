@@ -15,9 +15,10 @@ from stdnum.cn import uscc
 
 from hukou.standards.codelists import ETHNICITY
 from hukou.synth.feeds import hr_social_security
-from hukou.synth.feeds.base import TRUTH_SCHEMA, FeedContext
+from hukou.synth.feeds.base import FeedContext
 from hukou.synth.geography import DISTRICTS
 from hukou.synth.population import Population
+from tests.synth.feedcheck import assert_truth_is_the_files
 
 COLUMNS = [
     "GRBH", "SFZHM", "XM", "XB", "CSRQ", "MZ", "RYZT", "DWMC", "TYSHXYDM",
@@ -46,17 +47,6 @@ def read_feed(out: Path) -> pl.DataFrame:
     return frame.with_columns(pl.col("position").cast(pl.Int64), pl.col(COLUMNS).replace("", None))
 
 
-def line_counts(out: Path) -> dict[str, int]:
-    """Data lines per file (the header excluded)."""
-    counts = {}
-    for path in (out / FOLDER).glob("*.csv"):
-        lines = path.read_bytes().split(b"\r\n")
-        if lines[-1] == b"":
-            lines.pop()
-        counts[f"{FOLDER.as_posix()}/{path.name}"] = len(lines) - 1
-    return counts
-
-
 @pytest.fixture(scope="module")
 def truth(feed_context: FeedContext) -> pl.DataFrame:
     return hr_social_security.write(feed_context)
@@ -74,11 +64,7 @@ def feed(truth: pl.DataFrame, feed_context: FeedContext) -> pl.DataFrame:
 
 
 def test_truth_rows_are_the_file_records(truth: pl.DataFrame, feed_context: FeedContext) -> None:
-    assert truth.schema == pl.Schema(TRUTH_SCHEMA)
-    counts = truth.group_by("file").len()
-    assert dict(zip(counts["file"], counts["len"], strict=True)) == line_counts(feed_context.out)
-    for file, positions in truth.group_by("file").agg("position").iter_rows():
-        assert sorted(positions) == list(range(2, len(positions) + 2)), file
+    assert_truth_is_the_files(truth, feed_context.out, FOLDER.as_posix(), "*.csv")
     assert truth["record_id"].null_count() == 0
 
 

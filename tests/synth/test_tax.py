@@ -11,8 +11,10 @@ import pytest
 from stdnum.cn import uscc
 
 from hukou.synth.feeds import tax
-from hukou.synth.feeds.base import TRUTH_SCHEMA, FeedContext
+from hukou.synth.feeds.base import FeedContext
 from hukou.synth.geography import DISTRICTS
+from hukou.synth.iit import tax_on
+from tests.synth.feedcheck import assert_truth_is_the_files
 
 KEYS = [
     "record_id", "taxpayer_id", "id_type", "name", "tax_year", "tax_period", "income_item",
@@ -41,17 +43,6 @@ def read_feed(out: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-def line_counts(out: Path) -> dict[str, int]:
-    """Record lines per file (the metadata line excluded)."""
-    counts = {}
-    for path in (out / FOLDER).glob("*.jsonl"):
-        lines = path.read_bytes().split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        counts[f"{FOLDER.as_posix()}/{path.name}"] = len(lines) - 1
-    return counts
-
-
 @pytest.fixture(scope="module")
 def truth(feed_context: FeedContext) -> pl.DataFrame:
     return tax.write(feed_context)
@@ -68,11 +59,7 @@ def feed(truth: pl.DataFrame, feed_context: FeedContext) -> pl.DataFrame:
 
 
 def test_truth_rows_are_the_file_records(truth: pl.DataFrame, feed_context: FeedContext) -> None:
-    assert truth.schema == pl.Schema(TRUTH_SCHEMA)
-    counts = truth.group_by("file").len()
-    assert dict(zip(counts["file"], counts["len"], strict=True)) == line_counts(feed_context.out)
-    for file, positions in truth.group_by("file").agg("position").iter_rows():
-        assert sorted(positions) == list(range(2, len(positions) + 2)), file
+    assert_truth_is_the_files(truth, feed_context.out, FOLDER.as_posix(), "*.jsonl")
     assert truth["record_id"].null_count() == 0
     single = truth.filter(~pl.col("defects").str.contains("duplicate_row"))
     assert single["record_id"].is_unique().all()
@@ -174,7 +161,7 @@ def test_deaths_stop_the_declarations(feed: pl.DataFrame) -> None:
 
 def test_tax_follows_the_withholding_table() -> None:
     taxable = pl.Series([0.0, 36_000, 36_001, 144_000, 500_000, 1_000_000]).to_numpy()
-    assert list(tax._withholding_tax(taxable)) == [0, 1080, 1080.1, 11880, 97080, 268080]
+    assert list(tax_on(taxable)) == [0, 1080, 1080.1, 11880, 97080, 268080]
 
 
 def test_generic_defects_occur(truth: pl.DataFrame, feed: pl.DataFrame) -> None:

@@ -17,6 +17,7 @@ from stdnum.cn import uscc
 from hukou.standards import divisions
 from hukou.synth.config import CityConfig
 from hukou.synth.geography import CITY_NAME, DISTRICTS, district_weights
+from hukou.synth.iit import annual_tax
 from hukou.synth.population import Population
 from hukou.synth.rng import Streams
 
@@ -341,7 +342,7 @@ def _income(
     ).to_series()
     return {
         "annual_income": income,
-        "income_tax": _income_tax(income),
+        "income_tax": annual_tax(income),
         "criminal_record": (v.age >= 18) & (rng.random(v.n) < 0.003),
         "tax_violation": employed & (rng.random(v.n) < 0.001),
         "phone": phone,
@@ -466,21 +467,3 @@ def _origin_addresses(codes: np.ndarray, numbers: np.ndarray) -> pl.Series:
             pl.lit(number),
         )
     ).to_series()
-
-
-def _income_tax(income: np.ndarray) -> np.ndarray:
-    """Annual individual income tax (IIT, 2019 brackets) after the 60,000 yuan deduction."""
-    taxable = np.maximum(income - 60_000 - (income * 0.105).astype(np.int64), 0)
-    brackets = [
-        (36_000, 0.03, 0),
-        (144_000, 0.10, 2_520),
-        (300_000, 0.20, 16_920),
-        (420_000, 0.25, 31_920),
-        (660_000, 0.30, 52_920),
-        (960_000, 0.35, 85_920),
-    ]
-    tax = taxable * 0.45 - 181_920
-    for limit, rate, quick in reversed(brackets):
-        tax = np.where(taxable <= limit, taxable * rate - quick, tax)
-    rounded: np.ndarray = np.round(np.maximum(tax, 0)).astype(np.int64)
-    return rounded

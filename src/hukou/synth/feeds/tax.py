@@ -37,6 +37,7 @@ import polars as pl
 
 from hukou.synth.defects import FieldRoles
 from hukou.synth.feeds.base import FeedContext, emit
+from hukou.synth.iit import MONTHLY_ALLOWANCE, SPECIAL_DEDUCTION_RATE, tax_on
 from hukou.synth.writers import FileFormat
 
 __all__ = ["DEPARTMENT", "write"]
@@ -44,28 +45,7 @@ __all__ = ["DEPARTMENT", "write"]
 DEPARTMENT = "tax"
 _LATE_SHARE = 0.02  # employers that filed the last period after the 15th
 _BEHIND_SHARE = 0.015  # employers that have not filed the last period yet
-_MONTHLY_ALLOWANCE = 5_000  # 减除费用, per month
-_SPECIAL_DEDUCTION_RATE = 0.105  # 专项扣除: employee pension, medical, unemployment, housing fund
-# 个人所得税预扣率表一 (cumulative wages): upper limit, rate, quick deduction.
-_BRACKETS = (
-    (36_000, 0.03, 0),
-    (144_000, 0.10, 2_520),
-    (300_000, 0.20, 16_920),
-    (420_000, 0.25, 31_920),
-    (660_000, 0.30, 52_920),
-    (960_000, 0.35, 85_920),
-    (float("inf"), 0.45, 181_920),
-)
 _VIOLATOR = "重大税收违法失信主体"
-
-
-def _withholding_tax(taxable: np.ndarray) -> np.ndarray:
-    """Year-to-date tax on year-to-date taxable wages (cumulative withholding)."""
-    tax: np.ndarray = np.zeros_like(taxable)
-    for limit, rate, quick in reversed(_BRACKETS):
-        tax = np.where(taxable <= limit, taxable * rate - quick, tax)
-    rounded: np.ndarray = np.round(np.maximum(tax, 0), 2)
-    return rounded
 
 
 def _filings(ctx: FeedContext, employers: int, last_period: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,9 +108,9 @@ def write(ctx: FeedContext) -> pl.DataFrame:
     months = employees["months"].to_numpy().astype(np.float64)
     filed = declared[employees["employer_index"].to_numpy(), employees["period"].to_numpy() - 1]
     income = np.round(employees["annual_income"].to_numpy() * months / 12, 2)
-    special = np.round(income * _SPECIAL_DEDUCTION_RATE, 2)
-    allowance = _MONTHLY_ALLOWANCE * months
-    tax = _withholding_tax(np.maximum(income - allowance - special, 0))
+    special = np.round(income * SPECIAL_DEDUCTION_RATE, 2)
+    allowance = MONTHLY_ALLOWANCE * months
+    tax = tax_on(np.maximum(income - allowance - special, 0))
     serial = ctx.rng(DEPARTMENT, "serials").permutation(employees.height) + 1
     records = (
         employees.with_columns(
