@@ -1,0 +1,91 @@
+"""Tables of the registry: batches, accepted source records, quarantine.
+
+Identity numbers, phone numbers and the raw text of quarantined lines are stored as
+SM4-GCM tokens (``hukou.security``) from the first row; a blind index (HMAC-SM3)
+finds a person by identity number without decrypting anything.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hukou.db.base import Base
+
+__all__ = ["Batch", "QuarantinedRow", "SourceRecord"]
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for millions.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Batch(Base):
+    """One file of one department, ingested once (its content hash makes it unique)."""
+
+    __tablename__ = "registry_batch"
+    __table_args__ = (UniqueConstraint("department", "content_sha256"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(300))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # running | done
+    rows_in: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    report: Mapped[str | None] = mapped_column(Text)  # JSON: counts by reason, seconds
+
+
+class SourceRecord(Base):
+    """An accepted record, standardised, as the department sent it (one per file line)."""
+
+    __tablename__ = "registry_record"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "position"),
+        Index("ix_registry_record_identity_index", "identity_index"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("registry_batch.id"))
+    department: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str | None] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(8))  # state | event | period
+    identity_token: Mapped[str | None] = mapped_column(Text)
+    identity_index: Mapped[str | None] = mapped_column(String(64))
+    identity_status: Mapped[str] = mapped_column(String(48))  # valid | repaired:… | a reason
+    name: Mapped[str | None] = mapped_column(String(120))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[datetime.date | None] = mapped_column(Date)
+    fields: Mapped[str] = mapped_column(Text)  # JSON of standard fields; sensitive ones as tokens
+    issues: Mapped[str | None] = mapped_column(Text)  # JSON list of repaired/non-fatal issues
+
+
+class QuarantinedRow(Base):
+    """A line that could not be accepted, kept whole (encrypted) with every reason."""
+
+    __tablename__ = "registry_quarantine"
+    __table_args__ = (UniqueConstraint("batch_id", "position"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("registry_batch.id"))
+    department: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer)
+    raw_token: Mapped[str] = mapped_column(Text)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of {field, rule, value (masked)}
