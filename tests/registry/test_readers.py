@@ -72,7 +72,8 @@ def test_encoding_override_and_undecodable_line(tmp_path: Path) -> None:
     assert used == "gbk"
     assert [r.position for r in rows] == [2, 3, 4]
     assert rows[0].values == {"编号": "1", "姓名": "张三"}
-    assert rows[1].problem is not None and "decode" in rows[1].problem
+    assert rows[1].problem is not None
+    assert "decode" in rows[1].problem
     assert rows[2].values == {"编号": "3", "姓名": "李四"}
 
 
