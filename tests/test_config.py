@@ -49,12 +49,23 @@ def test_production_refuses_short_secret() -> None:
         )
 
 
-def test_production_accepts_safe_settings() -> None:
+def test_production_requires_explicit_keys() -> None:
+    with pytest.raises(ValidationError, match="HUKOU_KEY_FILE or HUKOU_KEYS"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            env="production",
+            secret_key="x" * 40,
+            database_url="postgresql+psycopg://db/hukou",
+        )
+
+
+def test_production_accepts_safe_settings(tmp_path: Path) -> None:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         env="production",
         secret_key="x" * 40,
         database_url="postgresql+psycopg://db/hukou",
+        key_file=tmp_path / "keys.json",
     )
     assert settings.secret_key.get_secret_value() != DEFAULT_SECRET_KEY
     assert "x" * 40 not in repr(settings)  # secrets never printed

@@ -17,6 +17,9 @@ from rich.table import Table
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
+from hukou.registry.cli import ingest
+from hukou.registry.feeds_cli import feeds_app
+from hukou.security.cli import security_app
 from hukou.standards import identity
 from hukou.synth.cli import synth_app
 
@@ -38,6 +41,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(synth_app, name="synth")
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(security_app, name="security")
+app.command("ingest")(ingest)
 
 
 @app.command()

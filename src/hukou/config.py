@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="where SQLite and files live")
     database_url: str = Field(default="", description="SQLAlchemy URL; SQLite under data_dir")
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    key_file: Path | None = Field(
+        default=None, description="SM4 field keys (JSON); default <data_dir>/keys.json"
+    )
+    keys: SecretStr | None = Field(default=None, description="the key file's JSON, inline")
     host: str = "127.0.0.1"
     port: int = 8000
     default_language: Literal["zh-CN", "en"] = "zh-CN"
@@ -49,9 +53,18 @@ class Settings(BaseSettings):
                 problems.append("HUKOU_SECRET_KEY must be at least 32 characters")
             if self.database_url.startswith("sqlite"):
                 problems.append("HUKOU_DATABASE_URL must point at PostgreSQL, not SQLite")
+            if self.key_file is None and self.keys is None:
+                problems.append(
+                    "set HUKOU_KEY_FILE or HUKOU_KEYS: no field keys are generated in production"
+                )
             if problems:
                 raise ConfigurationError("unsafe production settings: " + "; ".join(problems))
         return self
+
+    @property
+    def resolved_key_file(self) -> Path:
+        """Where the field-encryption keys are kept when not given inline."""
+        return self.key_file or self.data_dir / "keys.json"
 
     @property
     def is_sqlite(self) -> bool:
