@@ -1,4 +1,4 @@
-"""Tables of the registry: batches, accepted source records, quarantine.
+"""Tables of the registry: batches, source records, quarantine, persons, links, review.
 
 Identity numbers, phone numbers and the raw text of quarantined lines are stored as
 SM4-GCM tokens (``hukou.security``) from the first row; a blind index (HMAC-SM3)
@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hukou.db.base import Base
 
-__all__ = ["Batch", "QuarantinedRow", "SourceRecord"]
+__all__ = ["Batch", "Person", "QuarantinedRow", "RecordLink", "ReviewPair", "SourceRecord"]
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for millions.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -89,3 +90,51 @@ class QuarantinedRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     raw_token: Mapped[str] = mapped_column(Text)
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of {field, rule, value (masked)}
+
+
+class Person(Base):
+    """One person of the registry: the golden record of a cluster of source records."""
+
+    __tablename__ = "registry_person"
+    __table_args__ = (Index("ix_registry_person_identity_index", "identity_index"),)
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    identity_token: Mapped[str | None] = mapped_column(Text)
+    identity_index: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(120))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    birth_date: Mapped[datetime.date | None] = mapped_column(Date)
+    golden: Mapped[str] = mapped_column(Text)  # JSON: field → value and provenance
+    conflicts: Mapped[str | None] = mapped_column(Text)  # JSON: disagreements kept
+    flags: Mapped[str | None] = mapped_column(Text)  # JSON: e.g. two valid numbers
+    records: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordLink(Base):
+    """Which person a source record belongs to, and how that was decided."""
+
+    __tablename__ = "registry_link"
+    __table_args__ = (Index("ix_registry_link_person_id", "person_id"),)
+
+    record_id: Mapped[int] = mapped_column(
+        _BigId, ForeignKey("registry_record.id"), primary_key=True, autoincrement=False
+    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("registry_person.id"))
+    method: Mapped[str] = mapped_column(String(16))  # exact | probabilistic | singleton | clerical
+    probability: Mapped[float | None] = mapped_column(Float)
+
+
+class ReviewPair(Base):
+    """Two records linkage was unsure about, for a clerk; the decision is remembered."""
+
+    __tablename__ = "registry_review"
+    __table_args__ = (UniqueConstraint("record_l", "record_r"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    record_l: Mapped[int] = mapped_column(_BigId, ForeignKey("registry_record.id"))
+    record_r: Mapped[int] = mapped_column(_BigId, ForeignKey("registry_record.id"))
+    probability: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # pending | same | different
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
