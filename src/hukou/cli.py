@@ -17,7 +17,7 @@ from rich.table import Table
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
-from hukou.registry.cli import ingest
+from hukou.registry.cli import ingest, registry_app
 from hukou.registry.feeds_cli import feeds_app
 from hukou.security.cli import security_app
 from hukou.standards import identity
@@ -44,6 +44,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(security_app, name="security")
 app.command("ingest")(ingest)
+app.add_typer(registry_app, name="registry")
 
 
 @app.command()

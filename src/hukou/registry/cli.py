@@ -18,9 +18,9 @@ from hukou.keyring import load_keyring
 from hukou.registry.ingest import BatchReport, IngestError, ingest_file
 from hukou.registry.readers import ReadError
 from hukou.registry.spec import UnknownDepartmentError
-from hukou.security import KeyFileError
+from hukou.security import KeyFileError, KeyRing
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "registry_app"]
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -105,3 +105,57 @@ def ingest(
         )
     if not all(r.balanced for r in reports):
         raise typer.Exit(1)
+
+
+registry_app = typer.Typer(
+    help="The registry (人口库): link records to persons, evaluate against truth.",
+    no_args_is_help=True,
+)
+
+
+def _keyring_or_exit() -> KeyRing:
+    try:
+        return load_keyring(settings_or_exit())
+    except (KeyFileError, ConfigurationError) as error:
+        errors.print(f"[red]keys:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@registry_app.command("link")
+def link() -> None:
+    """Link every accepted record to a person and refresh the golden records."""
+    from hukou.registry.link import link_all  # noqa: PLC0415  (Splink loads only when linking)
+
+    report = link_all(engine_or_exit(), _keyring_or_exit())
+    console.print(
+        f"{report.records:,} records → {report.persons:,} persons; "
+        f"{report.review_pairs:,} pairs for clerical review; {report.flags:,} flags"
+    )
+
+
+@registry_app.command("evaluate")
+def evaluate_command(
+    truth: Annotated[Path, typer.Option(help="the synthetic city's truth folder (DIR/truth)")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable scores")] = False,
+) -> None:
+    """Score linkage and cleaning against the synthetic city's ground truth."""
+    from hukou.registry.evaluate import evaluate  # noqa: PLC0415
+
+    if not (truth / "records.parquet").is_file():
+        errors.print(f"[red]no truth at {truth}[/red] (expected {truth / 'records.parquet'})")
+        raise typer.Exit(2)
+    scores = evaluate(engine_or_exit(), truth)
+    if as_json:
+        sys.stdout.write(json.dumps(scores, ensure_ascii=False) + "\n")
+        return
+    pairwise = scores["pairwise"]
+    assert isinstance(pairwise, dict)
+    console.print(
+        f"pairwise precision {pairwise['precision']:.4f}  recall {pairwise['recall']:.4f}  "
+        f"F1 {pairwise['f1']:.4f}"
+    )
+    console.print(
+        f"error rate before {scores['error_rate_before']:.2%}, "
+        f"after {scores['error_rate_after']:.2%}; "
+        f"residence accuracy {scores['residence_accuracy']}"
+    )
