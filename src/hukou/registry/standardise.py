@@ -248,6 +248,24 @@ def _repair_from_identity(result: Standardised, file: FileSpec) -> None:
             result.issues.append(Issue(name, "disagrees_with_identity_number"))
 
 
+# What a person is, as opposed to what the record says happened: once the record
+# carries a valid identity number, the golden record supplies these from the
+# department that is authoritative for them, so their absence is a note, not a loss.
+_PERSON_ATTRIBUTES = frozenset(
+    {"name", "sex", "birth_date", "ethnicity", "education", "marital_status", "phone"}
+)
+
+
+def _soften_for_identified(result: Standardised) -> None:
+    """A record identified by a valid number is kept despite a missing person attribute."""
+    if result.identity_status != "valid":
+        return
+    kept = [issue for issue in result.fatal if issue.field in _PERSON_ATTRIBUTES]
+    if kept:
+        result.fatal = [issue for issue in result.fatal if issue.field not in _PERSON_ATTRIBUTES]
+        result.issues.extend(kept)
+
+
 def standardise(
     row: Mapping[str, str | None], file: FileSpec, *, today: datetime.date
 ) -> Standardised:
@@ -281,4 +299,5 @@ def standardise(
             continue
         result.values[column.field] = value
     _repair_from_identity(result, file)
+    _soften_for_identified(result)
     return result
