@@ -26,6 +26,7 @@ import typer
 from rich.table import Table
 
 from hukou.clikit import console, errors
+from hukou.registry.readers import UTF8_BOM, detect_encoding
 from hukou.registry.spec import (
     DETECT_ENCODING,
     FeedSpec,
@@ -42,7 +43,6 @@ __all__ = [
     "DeliveryReport",
     "HeaderError",
     "check_delivery",
-    "detect_encoding",
     "feeds_app",
     "read_header",
 ]
@@ -52,8 +52,6 @@ feeds_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_UTF8_BOM: Final = b"\xef\xbb\xbf"
-_GB18030_BOM: Final = b"\x84\x31\x95\x33"
 _HEAD_BYTES: Final = 1 << 20  # a header line longer than 1 MiB is not a header
 _JSONL_SCAN_LINES: Final = 20  # lines tried for the first parseable record
 _SPEC_SUFFIXES: Final = (".yaml", ".yml")
@@ -84,31 +82,6 @@ class DeliveryReport:
     notes: list[str] = field(default_factory=list)
 
 
-def detect_encoding(head: bytes) -> str:
-    """The encoding of a department's text file from its first bytes.
-
-    A byte-order mark decides; otherwise UTF-8 if the bytes decode, else GB18030
-    (which contains GBK and GB 2312: Chinese government systems that do not write
-    UTF-8 write one of those). Same rule as the ingester's readers.
-
-    >>> detect_encoding("姓名".encode("gbk")), detect_encoding("姓名".encode())
-    ('gb18030', 'utf-8')
-    >>> detect_encoding(b"\\xef\\xbb\\xbfGRBH")
-    'utf-8-sig'
-    """
-    if head.startswith(_UTF8_BOM):
-        return "utf-8-sig"
-    if head.startswith(_GB18030_BOM):
-        return "gb18030"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A chunk may end inside a character: only an error before the end counts.
-        if error.end < len(head) or error.reason != "unexpected end of data":
-            return "gb18030"
-    return "utf-8"
-
-
 def _text_lines(path: Path, count: int) -> tuple[bytes, list[bytes]]:
     """The first bytes of a file and its first ``count`` lines (without line ends)."""
     with path.open("rb") as stream:
@@ -119,7 +92,7 @@ def _text_lines(path: Path, count: int) -> tuple[bytes, list[bytes]]:
 
 
 def _decode(raw: bytes, encoding: str, line: int, *, first: bool) -> str:
-    if first and raw.startswith(_UTF8_BOM) and encoding not in ("utf-8-sig", DETECT_ENCODING):
+    if first and raw.startswith(UTF8_BOM) and encoding not in ("utf-8-sig", DETECT_ENCODING):
         raise HeaderError(
             line,
             "encoding",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 __all__ = [
     "GB18030_BOM",
+    "UTF8_BOM",
     "RawRecord",
     "ReadError",
     "detect_encoding",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 GB18030_BOM = b"\x84\x31\x95\x33"
-_UTF8_BOM = b"\xef\xbb\xbf"
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class ReadError(ValueError):
@@ -53,19 +54,22 @@ def detect_encoding(data: bytes) -> str:
     >>> detect_encoding(b"\\xef\\xbb\\xbfid")
     'utf-8-sig'
     """
-    if data.startswith(_UTF8_BOM):
+    if data.startswith(UTF8_BOM):
         return "utf-8-sig"
     if data.startswith(GB18030_BOM):
         return "gb18030"
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
-        return "gb18030"
+    except UnicodeDecodeError as error:
+        # Given only the head of a file, it may end inside a character: only an
+        # error before the end counts.
+        if error.end < len(data) or error.reason != "unexpected end of data":
+            return "gb18030"
     return "utf-8"
 
 
 def _strip_bom(data: bytes) -> bytes:
-    for bom in (_UTF8_BOM, GB18030_BOM):
+    for bom in (UTF8_BOM, GB18030_BOM):
         if data.startswith(bom):
             return data[len(bom) :]
     return data
