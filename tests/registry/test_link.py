@@ -53,14 +53,10 @@ def test_every_accepted_record_belongs_to_one_person(linked: Engine) -> None:
 
 def test_linking_again_gives_the_same_persons(linked: Engine) -> None:
     with session_scope(linked) as session:
-        before = dict(
-            session.execute(select(RecordLink.record_id, RecordLink.person_id)).all()
-        )
+        before = dict(session.execute(select(RecordLink.record_id, RecordLink.person_id)).all())
     link_all(linked, KEYRING)
     with session_scope(linked) as session:
-        after = dict(
-            session.execute(select(RecordLink.record_id, RecordLink.person_id)).all()
-        )
+        after = dict(session.execute(select(RecordLink.record_id, RecordLink.person_id)).all())
     assert before == after
 
 

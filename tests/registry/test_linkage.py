@@ -360,6 +360,26 @@ def test_a_stated_birth_date_against_the_number_is_flagged() -> None:
     assert set(flags["reason"]) == {"birth_date_disagrees", "sex_disagrees"}
 
 
+def test_a_frame_too_small_to_learn_from_links_nothing_by_chance() -> None:
+    a = _valid_number("320505", "19800101", "123")
+    wrong_check = a[:-1] + ("0" if a[-1] != "0" else "1")
+    born = datetime.date(1980, 1, 1)
+    frame = _frame(
+        [
+            {"record_key": 1, "department": "tax", "identity_number": a, "identity_valid": True,
+             "name": "张三", "sex": "1", "birth_date": born},
+            {"record_key": 2, "department": "hr_social_security", "identity_number": a,
+             "identity_valid": True, "name": "张三", "sex": "1", "birth_date": born},
+            {"record_key": 3, "department": "tax", "identity_number": wrong_check,
+             "identity_valid": False, "name": "张三"},
+        ]
+    )  # fmt: skip
+    out = link_records(frame)
+    assert out.clusters.filter(pl.col("record_key") == 3)["method"].item() == "singleton"
+    assert out.stats["em_sessions_skipped"]  # reported, not raised
+    assert any("made neutral" in line for line in out.stats["completed_parameters"])
+
+
 def test_input_is_checked() -> None:
     frame = _frame([{"record_key": 1, "department": "tax"}, {"record_key": 1, "department": "tax"}])
     with pytest.raises(ValueError, match="unique"):

@@ -15,7 +15,8 @@ clusters). Three stages, cheapest and surest first:
    aware), the name keys (simplified hanzi, pinyin, with term-frequency
    adjustment so that 张伟 counts less than 欧阳靖远), birth date, sex, address.
    Parameters are estimated on the data: ``u`` by random sampling, ``m`` by
-   expectation maximisation on blocked pairs, the prior from the exact stage.
+   expectation maximisation on blocked pairs (the identity number's again on the
+   pairs actually scored), the prior from the exact stage.
 3. **Clustering under a constraint.** Pairs at or above the threshold are joined,
    strongest first; a join that would put two different valid identity numbers in
    one cluster is refused and flagged for a person to look at, because a valid
@@ -47,11 +48,13 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 from splink.blocking_rule_library import CustomRule
+from splink.internals.exceptions import EMTrainingException
 
 from hukou.standards.errors import StandardsError
 from hukou.standards.names import name_key
 
 if TYPE_CHECKING:
+    from splink.internals.blocking_rule_creator import BlockingRuleCreator
     from splink.internals.comparison_creator import ComparisonCreator
     from splink.internals.splink_dataframe import SplinkDataFrame
 
@@ -607,6 +610,22 @@ def _complete_model(
     return changed
 
 
+def _train_em(linker: Linker, rule: BlockingRuleCreator, skipped: list[str]) -> None:
+    """One EM session; a rule that yields no pairs (a tiny frame) is skipped, not fatal.
+
+    Splink raises :class:`EMTrainingException` when the training rule blocks no pair.
+    The levels left without an m are then made neutral by :func:`_complete_model`,
+    so a frame too small to learn from links nothing probabilistically rather than
+    linking on made-up weights; the skipped rule is reported in the stats.
+    """
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True, max_pairs=_EM_MAX_PAIRS
+        )
+    except EMTrainingException as error:
+        skipped.append(str(error).splitlines()[0])  # names the rule
+
+
 def _score(frame: pl.DataFrame, *, lower: float, seed: int, stats: dict[str, Any]) -> pl.DataFrame:
     """Train the model, then score candidate pairs at or above ``lower``.
 
@@ -660,10 +679,9 @@ def _score(frame: pl.DataFrame, *, lower: float, seed: int, stats: dict[str, Any
         trainer.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
         stats["seconds_u"] = time.perf_counter() - started
         started = time.perf_counter()
+        skipped: list[str] = []
         for rule in (block_on("birth_date"), block_on("name_hanzi")):
-            trainer.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=_EM_MAX_PAIRS
-            )
+            _train_em(trainer, rule, skipped)
         model = trainer.misc.save_model_to_json()
         # Matches seen in training: pairs sharing a valid number; then, for the
         # number's second phase, about one per record needing a link.
@@ -675,11 +693,7 @@ def _score(frame: pl.DataFrame, *, lower: float, seed: int, stats: dict[str, Any
                     level["fix_m_probability"] = fixed
         specialist = Linker(table, model, log_level=None)
         for number_rule in _NUMBER_TRAINING_RULES:
-            specialist.training.estimate_parameters_using_expectation_maximisation(
-                CustomRule(number_rule),
-                estimate_without_term_frequencies=True,
-                max_pairs=_EM_MAX_PAIRS,
-            )
+            _train_em(specialist, CustomRule(number_rule), skipped)
         model = specialist.misc.save_model_to_json()
         completed += _complete_model(
             model,
@@ -689,6 +703,7 @@ def _score(frame: pl.DataFrame, *, lower: float, seed: int, stats: dict[str, Any
         )
         stats["seconds_em"] = time.perf_counter() - started
         stats["completed_parameters"] = completed
+        stats["em_sessions_skipped"] = skipped
         stats["model"] = model
         started = time.perf_counter()
         linker = Linker(table, model, log_level=None)
@@ -976,7 +991,7 @@ def link_records(
     flags = _flags(frame, clusters, refused)
     review = _review_pairs(frame, clusters, edges, refused, (lower, min(upper, threshold)))
     stats["seconds_cluster"] = time.perf_counter() - started
-    methods = clusters["method"].value_counts()
+    methods = clusters["method"].value_counts().sort("method")
     stats.update(
         links_accepted=accepted.height,
         links_refused_two_valid_numbers=refused.height,
