@@ -80,3 +80,6 @@ def test_evaluation_against_truth(linked: Engine, city: Path) -> None:
     assert isinstance(after, float)
     assert 0.05 < before < 0.12
     assert after < before / 2
+    accuracy = scores["residence_accuracy"]
+    assert isinstance(accuracy, float)
+    assert accuracy > 0.85  # out-migrants (registered here, living elsewhere) are unknowable

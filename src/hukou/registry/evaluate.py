@@ -8,7 +8,9 @@
   record was linked to a person with a valid number. Unresolved: lines that could not
   be read or lacked a required field (in quarantine until the department resends
   them), invalid numbers left on a person without a valid one;
-* **residence accuracy**: reported once residence inference exists (``None`` until then).
+* **residence accuracy**: of the registry's persons, the share whose inferred actual
+  residence is the true person's actual division (a registry person is matched to the
+  true person most of its records belong to).
 """
 
 from __future__ import annotations
@@ -73,6 +75,27 @@ def _predicted(engine: Engine) -> tuple[pl.DataFrame, pl.DataFrame]:
     return records, quarantine
 
 
+def _residence_accuracy(engine: Engine, scored: pl.DataFrame, truth: Path) -> float | None:
+    with session_scope(engine) as session:
+        inferred = session.execute(select(Person.id, Person.residence_division)).all()
+    persons = pl.DataFrame(
+        inferred, schema={"cluster_id": pl.String, "residence": pl.String}, orient="row"
+    )
+    # Each registry person stands for the true person most of its records belong to.
+    majority = (
+        scored.group_by("cluster_id", "person_id")
+        .len()
+        .sort("len", "person_id", descending=[True, False])
+        .unique("cluster_id", keep="first")
+    )
+    actual = pl.read_parquet(truth / "persons.parquet").select("person_id", "actual_division")
+    joined = majority.join(persons, on="cluster_id").join(actual, on="person_id")
+    if joined.height == 0:
+        return None
+    correct = int((joined["residence"] == joined["actual_division"]).sum())
+    return correct / joined.height
+
+
 def evaluate(engine: Engine, truth: Path) -> dict[str, object]:
     """The scores of the registry in ``engine`` against ``truth`` (a city's truth folder)."""
     truth_records = pl.read_parquet(truth / "records.parquet")
@@ -99,5 +122,5 @@ def evaluate(engine: Engine, truth: Path) -> dict[str, object]:
         "pairwise": pairwise,
         "error_rate_before": (truth_records["defects"] != "").sum() / total if total else 0.0,
         "error_rate_after": (unresolved_quarantine + unresolved_identity) / total if total else 0.0,
-        "residence_accuracy": None,
+        "residence_accuracy": _residence_accuracy(engine, scored, truth),
     }

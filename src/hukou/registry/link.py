@@ -22,6 +22,7 @@ from hukou.db import session_scope
 from hukou.registry.golden import GoldenRecord, Provenance, golden_record
 from hukou.registry.linkage import LinkageResult, link_records
 from hukou.registry.model import Batch, Person, RecordLink, ReviewPair, SourceRecord
+from hukou.registry.residence import Residence, evidence_from, infer_residence
 from hukou.registry.spec import load_all
 from hukou.security import FieldCipher, KeyRing
 
@@ -104,6 +105,20 @@ def _golden(members: pl.DataFrame, authority: dict[str, dict[str, int]]) -> Gold
     return golden_record(records, authority)
 
 
+def _residence(members: pl.DataFrame, golden: GoldenRecord) -> Residence | None:
+    evidence = [
+        item
+        for department, fields, as_of in members.select("department", "fields", "as_of").iter_rows()
+        for item in evidence_from(department, json.loads(fields), as_of)
+    ]
+    hukou = golden.values.get("registered_division")
+    if hukou is None or not isinstance(hukou.value, str):
+        return infer_residence(evidence)
+    # Only the register's own record of the hukou counts as evidence of residence.
+    since = hukou.provenance.as_of if hukou.rank == 1 else None
+    return infer_residence(evidence, hukou.value, registered_since=since)
+
+
 def _json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
@@ -170,6 +185,7 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
         valid = group.filter(pl.col("identity_valid"))["identity_number"].drop_nulls()
         number = valid.mode().sort()[0] if valid.len() else None
         birth = golden.value("birth_date")
+        residence = _residence(group, golden)
         persons.append(
             {
                 "id": person_id,
@@ -186,6 +202,12 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
                 "conflicts": _conflicts_json(golden),
                 "flags": json.dumps(flagged[cluster_id]) if cluster_id in flagged else None,
                 "records": group.height,
+                "residence_division": None if residence is None else residence.division,
+                "residence_confidence": None if residence is None else residence.confidence,
+                "residence_since": None if residence is None else residence.since,
+                "registered_elsewhere": None
+                if residence is None
+                else residence.registered_elsewhere,
                 "updated_at": now,
             }
         )

@@ -11,6 +11,7 @@ import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -108,6 +109,10 @@ class Person(Base):
     conflicts: Mapped[str | None] = mapped_column(Text)  # JSON: disagreements kept
     flags: Mapped[str | None] = mapped_column(Text)  # JSON: e.g. two valid numbers
     records: Mapped[int] = mapped_column(Integer)
+    residence_division: Mapped[str | None] = mapped_column(String(6))
+    residence_confidence: Mapped[float | None] = mapped_column(Float)
+    residence_since: Mapped[datetime.date | None] = mapped_column(Date)
+    registered_elsewhere: Mapped[bool | None] = mapped_column(Boolean)  # 人户分离
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
 
 
