@@ -31,9 +31,9 @@ from hukou.registry.standardise import Issue, Standardised, standardise
 from hukou.security import FieldCipher, KeyRing
 from hukou.standards import identity
 
-__all__ = ["BatchReport", "IngestError", "ingest_file", "ingest_files"]
+__all__ = ["IDENTITY_CONTEXT", "BatchReport", "IngestError", "ingest_file", "ingest_files"]
 
-_IDENTITY_CONTEXT = "registry.record.identity_number"
+IDENTITY_CONTEXT = "registry.record.identity_number"  # the AAD of stored numbers
 _RAW_CONTEXT = "registry.quarantine.raw"
 _INDEX_PURPOSE = "identity_number"
 _COLUMNS_IN_TABLE = frozenset({"identity_number", "name", "sex", "birth_date"})
@@ -156,7 +156,7 @@ def _accepted_row(raw: RawRecord, result: Standardised, ctx: _Context) -> dict[s
         "kind": ctx.kind,
         "identity_token": None
         if number is None
-        else ctx.cipher.encrypt(str(number), context=_IDENTITY_CONTEXT),
+        else ctx.cipher.encrypt(str(number), context=IDENTITY_CONTEXT),
         "identity_index": ctx.cipher.blind_index(str(number), purpose=_INDEX_PURPOSE)
         if result.identity_status == "valid"
         else None,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from hukou.db import session_scope
 from hukou.registry.golden import GoldenRecord, Provenance, golden_record
+from hukou.registry.ingest import IDENTITY_CONTEXT
 from hukou.registry.linkage import LinkageResult, link_records
 from hukou.registry.model import Batch, Person, RecordLink, ReviewPair, SourceRecord
 from hukou.registry.residence import Residence, evidence_from, infer_residence
@@ -27,8 +28,6 @@ from hukou.registry.spec import load_all
 from hukou.security import FieldCipher, KeyRing
 
 __all__ = ["LinkReport", "link_all", "load_records"]
-
-_IDENTITY_CONTEXT = "registry.record.identity_number"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,7 @@ def load_records(engine: Engine, keyring: KeyRing) -> pl.DataFrame:
             ).join(Batch, Batch.id == SourceRecord.batch_id)
         ).all()
     tokens = [row.identity_token for row in rows]
-    numbers = cipher.decrypt_many(tokens, context=_IDENTITY_CONTEXT)
+    numbers = cipher.decrypt_many(tokens, context=IDENTITY_CONTEXT)
     fields = [json.loads(row.fields) for row in rows]
     return pl.DataFrame(
         {
