@@ -24,7 +24,7 @@ import polars as pl
 from hukou.db import create_engine_for, upgrade
 from hukou.registry.evaluate import evaluate
 from hukou.registry.ingest import ingest_file
-from hukou.registry.link import link_all, load_records
+from hukou.registry.link import link_all, linkage_input, load_records
 from hukou.registry.linkage import pairwise_scores, splink_baseline
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
@@ -60,7 +60,7 @@ def main() -> None:
 
     records = load_records(engine, keyring)
     started = time.perf_counter()
-    baseline = splink_baseline(records.drop("fields", "as_of", "batch_id", "file_name", "position"))
+    baseline = splink_baseline(linkage_input(records))
     baseline_seconds = time.perf_counter() - started
     truth = pl.read_parquet(city / "truth" / "records.parquet")
     keyed = records.with_columns(

@@ -27,7 +27,7 @@ from hukou.registry.residence import Residence, evidence_from, infer_residence
 from hukou.registry.spec import load_all
 from hukou.security import FieldCipher, KeyRing
 
-__all__ = ["LinkReport", "link_all", "load_records"]
+__all__ = ["LinkReport", "link_all", "linkage_input", "load_records"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,11 @@ def load_records(engine: Engine, keyring: KeyRing) -> pl.DataFrame:
         },
         schema_overrides={"birth_date": pl.Date, "identity_number": pl.String},
     )
+
+
+def linkage_input(records: pl.DataFrame) -> pl.DataFrame:
+    """The columns of :func:`load_records` that linkage compares (provenance left out)."""
+    return records.drop("fields", "as_of", "batch_id", "file_name", "position")
 
 
 def _person_id(cluster_id: str) -> str:
@@ -168,9 +173,7 @@ def _chunks(rows: list[dict[str, object]], size: int = 5000) -> Iterable[list[di
 def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
     """Link every accepted record and rewrite persons, links, review pairs and golden records."""
     records = load_records(engine, keyring)
-    result: LinkageResult = link_records(
-        records.drop("fields", "as_of", "batch_id", "file_name", "position")
-    )
+    result: LinkageResult = link_records(linkage_input(records))
     cipher = FieldCipher(keyring)
     authority = {spec.department: dict(spec.authority) for spec in load_all()}
     now = datetime.datetime.now(datetime.UTC)
