@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from hukou.cli import app
 from hukou.synth.city import FEEDS, generate_city
 from hukou.synth.config import CityConfig
+from hukou.synth.defects import DEFECT_KINDS
 from tests.synth.feedcheck import records_in
 
 DEPARTMENTS = {
@@ -106,6 +107,7 @@ def test_about_eight_percent_of_records_are_defective(city: Path) -> None:
     assert 0.06 < float(share) < 0.11  # the plan reports 8.3 %
     kinds = set(records["defects"].str.split(";").explode().unique().to_list()) - {""}
     generic = {kind.split(":")[0] for kind in kinds}
+    assert generic <= set(DEFECT_KINDS), generic - set(DEFECT_KINDS)  # every kind documented
     for kind in (
         "name_homophone",
         "id_transposed",

@@ -38,6 +38,7 @@ DEFECT_KINDS = (
     "malformed_line",
     "death_not_known",
     "stale_lease",
+    "guardian_id_mistyped",
 )
 
 # Same sound, different character: how a clerk mishears a name at a counter.
