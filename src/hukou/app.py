@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +24,8 @@ from starlette.responses import Response
 
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
+from hukou.registry.push import load_push_tokens
+from hukou.registry.push import router as registry_push_router
 from hukou.system.routes import router as system_router
 from hukou.web import STATIC_DIR, Translator, page_language, render
 
@@ -48,15 +50,28 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_response(request: Request, status_code: int, correlation_id: str) -> Response:
+def _error_response(
+    request: Request,
+    status_code: int,
+    correlation_id: str,
+    *,
+    detail: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The friendly error; API clients also get ``detail``, the route's own words.
+
+    Routes write ``detail`` for the caller (what to fix: a token, a file name, a
+    size) and never put submitted values in it.
+    """
     title_key = "error.not_found" if status_code == 404 else "error.title"
     if _wants_json(request):
+        body = {"error": Translator(page_language(request))(title_key)}
+        if detail is not None:
+            body["detail"] = detail
         return JSONResponse(
-            {
-                "error": Translator(page_language(request))(title_key),
-                "correlation_id": correlation_id,
-            },
+            {**body, "correlation_id": correlation_id},
             status_code=status_code,
+            headers=headers,
         )
     title = Translator(page_language(request))(title_key)
     context = {"title": title, "correlation_id": correlation_id}
@@ -84,6 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.default_language = settings.default_language
     app.state.engine = engine
+    # Department → token for pushed batches; read now so a bad setting stops the start.
+    app.state.push_tokens = load_push_tokens(settings)
+    # Field keys are loaded on first use (hukou.registry.push): a node that never
+    # encrypts never needs the key file.
+    app.state.keyring = None
     # The more specific mount first: Starlette routes to the first prefix that matches.
     app.mount("/static/swagger", StaticFiles(directory=_swagger_ui_dir()), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -99,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.include_router(system_router)
+    app.include_router(registry_push_router)
 
     @app.middleware("http")
     async def correlation(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -114,7 +135,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         correlation_id = getattr(request.state, "correlation_id", uuid.uuid4().hex)
-        return _error_response(request, exc.status_code, correlation_id)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return _error_response(
+            request, exc.status_code, correlation_id, detail=detail, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

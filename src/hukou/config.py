@@ -40,6 +40,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     default_language: Literal["zh-CN", "en"] = "zh-CN"
+    push_tokens: SecretStr | None = Field(
+        default=None,
+        description='bearer tokens for pushed batches, JSON {"department": "token"}',
+    )
+    push_tokens_file: Path | None = Field(
+        default=None, description="the same JSON in a file (used when push_tokens is unset)"
+    )
+    push_max_records: int = Field(
+        default=50_000, ge=1, description="records in one pushed batch, at most"
+    )
+    push_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="bytes of one pushed batch's body, at most"
+    )
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> Settings:

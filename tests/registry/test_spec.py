@@ -386,7 +386,7 @@ def test_file_without_identity_numbers_is_declared(tmp_path: Path) -> None:
             "format: xls",
             "format: xls",
             "files[0].format",
-            "must be one of csv, xlsx, jsonl, not 'xls'",
+            "must be one of csv, xlsx, jsonl, parquet, not 'xls'",
             id="unknown-format",
         ),
         pytest.param(

@@ -30,7 +30,8 @@ def create_engine_for(url: str) -> Engine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        # Parallel ingest has several writers: wait for the lock rather than fail at 5 s.
+        engine = create_engine(url, connect_args={"timeout": 120})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

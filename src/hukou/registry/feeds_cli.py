@@ -26,7 +26,7 @@ import typer
 from rich.table import Table
 
 from hukou.clikit import console, errors
-from hukou.registry.readers import UTF8_BOM, detect_encoding
+from hukou.registry.readers import UTF8_BOM, ReadError, detect_encoding, read_parquet
 from hukou.registry.spec import (
     DETECT_ENCODING,
     FeedSpec,
@@ -126,7 +126,18 @@ def read_header(path: Path, spec: FileSpec) -> tuple[tuple[str, ...], int]:
         return _xlsx_header(path, spec), spec.skip_lines + 1
     if spec.format == "csv":
         return _csv_header(path, spec), spec.skip_lines + 1
+    if spec.format == "parquet":
+        return _parquet_header(path), 1
     return _jsonl_header(path, spec, [])
+
+
+def _parquet_header(path: Path) -> tuple[str, ...]:
+    """The schema's column names: read from the footer, no row is read."""
+    try:
+        header, _records = read_parquet(path)
+    except ReadError as error:
+        raise HeaderError(None, "file", str(error)) from None
+    return tuple(header)
 
 
 def _encoding(spec: FileSpec, head: bytes) -> str:

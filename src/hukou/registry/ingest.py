@@ -16,22 +16,31 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
+from hukou.db.bulk import insert_rows
 from hukou.registry.model import Batch, QuarantinedRow, SourceRecord
 from hukou.registry.readers import RawRecord, read_csv, read_jsonl, read_xlsx
 from hukou.registry.spec import FeedSpec, FileSpec, find_spec
-from hukou.registry.standardise import Issue, Standardised, standardise
+from hukou.registry.standardise import Issue, Standardised, Standardiser
 from hukou.security import FieldCipher, KeyRing
 from hukou.standards import identity
 
-__all__ = ["IDENTITY_CONTEXT", "BatchReport", "IngestError", "ingest_file", "ingest_files"]
+__all__ = [
+    "IDENTITY_CONTEXT",
+    "BatchReport",
+    "IngestError",
+    "content_digest",
+    "ingest_file",
+    "ingest_files",
+    "ingest_records",
+]
 
 IDENTITY_CONTEXT = "registry.record.identity_number"  # the AAD of stored numbers
 _RAW_CONTEXT = "registry.quarantine.raw"
@@ -86,6 +95,11 @@ def _records(path: Path, file: FileSpec) -> tuple[str | None, Iterator[RawRecord
         return used, rows
     if file.format == "jsonl":
         return "utf-8", read_jsonl(path, skip_lines=file.skip_lines)
+    if file.format == "parquet":
+        from hukou.registry.readers import read_parquet  # noqa: PLC0415
+
+        _header, rows = read_parquet(path)  # streamed in batches: no 1 GB file in memory
+        return None, rows
     _header, rows = read_xlsx(path, sheet=file.sheet or 0)
     return None, rows
 
@@ -105,6 +119,8 @@ _EMBEDDED_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 
 def _embeds_identity_number(text: str) -> bool:
     """Whether a value carries an identity number (全国学籍号 is "G" + the pupil's number)."""
+    if len(text) < 18:  # most values: codes, dates, names
+        return False
     return any(identity.is_valid(m.group(0)) for m in _EMBEDDED_NUMBER.finditer(text))
 
 
@@ -180,7 +196,9 @@ def _quarantined_row(raw: RawRecord, reasons: Sequence[Issue], ctx: _Context) ->
     }
 
 
-def _open_batch(session: Session, department: str, path: Path, digest: str) -> tuple[Batch, bool]:
+def _open_batch(
+    session: Session, department: str, file_name: str, digest: str
+) -> tuple[Batch, bool]:
     """The batch for this content: found (and whether it is finished) or started."""
     batch = session.scalar(
         select(Batch).where(Batch.department == department, Batch.content_sha256 == digest)
@@ -190,7 +208,7 @@ def _open_batch(session: Session, department: str, path: Path, digest: str) -> t
     batch = Batch(
         id=str(uuid.uuid4()),
         department=department,
-        file_name=path.name,
+        file_name=file_name,
         content_sha256=digest,
         status="running",
         rows_in=0,
@@ -225,7 +243,8 @@ class _Run:
         today: datetime.date,
         report: BatchReport,
     ) -> None:
-        self.engine, self.ctx, self.file, self.done, self.today = engine, ctx, file, done, today
+        self.engine, self.ctx, self.done = engine, ctx, done
+        self.standardise = Standardiser(file, today=today)
         self.report = report
         self.first_seen: dict[bytes, int] = {}
         self.accepted: list[dict[str, object]] = []
@@ -240,7 +259,7 @@ class _Run:
             return None, [Issue("line", "malformed_line", raw.problem)]
         if duplicate_of != raw.position:
             return None, [Issue("line", "duplicate_row", f"same as line {duplicate_of}")]
-        result = standardise(raw.values, self.file, today=self.today)
+        result = self.standardise(raw.values)
         self.report.repairs.update(r.rule for r in result.repairs)
         return (result, []) if result.accepted else (None, result.fatal)
 
@@ -261,10 +280,8 @@ class _Run:
         """Write the buffered rows in one transaction; returns how many."""
         written = len(self.accepted) + len(self.quarantined)
         with session_scope(self.engine) as session:
-            if self.accepted:
-                session.execute(insert(SourceRecord), self.accepted)
-            if self.quarantined:
-                session.execute(insert(QuarantinedRow), self.quarantined)
+            insert_rows(session, SourceRecord, self.accepted)
+            insert_rows(session, QuarantinedRow, self.quarantined)
         self.accepted.clear()
         self.quarantined.clear()
         return written
@@ -302,6 +319,12 @@ def _finished_report(batch: Batch) -> BatchReport:
     return report
 
 
+def content_digest(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks: a batch is known by its content, not its name."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def ingest_file(
     engine: Engine,
     department: str,
@@ -313,18 +336,59 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
 ) -> BatchReport:
     """Ingest one file of ``department``; a file already ingested is a no-op."""
+    file = _file_spec(find_spec(department), path.name)
+    digest = content_digest(path)
+
+    def open_records() -> tuple[str | None, Iterable[RawRecord]]:
+        return _records(path, file)
+
+    return ingest_records(
+        engine,
+        department,
+        path.name,
+        digest,
+        open_records,
+        keyring=keyring,
+        today=today,
+        chunk_rows=chunk_rows,
+        progress=progress,
+    )
+
+
+def ingest_records(
+    engine: Engine,
+    department: str,
+    file_name: str,
+    digest: str,
+    open_records: Callable[[], tuple[str | None, Iterable[RawRecord]]],
+    *,
+    keyring: KeyRing,
+    today: datetime.date | None = None,
+    chunk_rows: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> BatchReport:
+    """Ingest one batch of ``department`` known by its content ``digest``.
+
+    The common path of files and pushed batches: ``file_name`` chooses the spec's
+    file kind, ``open_records`` gives (encoding, records) and is only called when
+    the batch is not already done, so a batch sent twice is read once.
+    """
     started = time.perf_counter()
-    spec = find_spec(department)
-    file = _file_spec(spec, path.name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    file = _file_spec(find_spec(department), file_name)
     with session_scope(engine) as session:
-        batch, finished = _open_batch(session, department, path, digest)
+        batch, finished = _open_batch(session, department, file_name, digest)
         if finished:
             return _finished_report(batch)
         batch_id = batch.id
         done = _done_positions(session, batch_id)
-    report = BatchReport(batch_id, department, path.name, "resumed" if done else "ingested")
-    encoding, records = _records(path, file)
+    report = BatchReport(batch_id, department, file_name, "resumed" if done else "ingested")
+    try:
+        encoding, records = open_records()
+    except Exception:
+        if not done:  # an unreadable file leaves no empty batch behind
+            with session_scope(engine) as session:
+                session.execute(delete(Batch).where(Batch.id == batch_id))
+        raise
     sensitive = frozenset(
         c.field
         for c in file.mapped
@@ -333,7 +397,7 @@ def ingest_file(
     ctx = _Context(
         batch_id,
         department,
-        path.name,
+        file_name,
         file.record.kind,
         file.record_id,
         FieldCipher(keyring),

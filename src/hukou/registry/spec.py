@@ -6,7 +6,8 @@ names with sex as 1/2, the school register JSON Lines with a metadata first line
 civil affairs spreadsheets with Excel serial dates. A *feed spec* says all of that
 in one YAML file per department (``src/hukou/registry/specs/<department>.yaml``):
 
-* the files (a glob within the department's folder), their format, encoding,
+* the files (a glob within the department's folder), their format (and other
+  formats the same kind may come in, told apart by extension), encoding,
   delimiter or sheet, and lines to skip;
 * what a record means: a **state** (the subject as the department knows it at the
   export; a newer export replaces it), an **event** (something that happened on a
@@ -70,6 +71,8 @@ from hukou.standards import divisions
 
 __all__ = [
     "DETECT_ENCODING",
+    "FORMAT_EXTENSIONS",
+    "ISO_DATE",
     "STANDARD_DATES",
     "ColumnSpec",
     "DivisionForm",
@@ -92,8 +95,18 @@ __all__ = [
 RecordKind = Literal["state", "event", "period"]
 """What one record means: a current state, an event on a date, a period between dates."""
 
-FileFormat = Literal["csv", "xlsx", "jsonl"]
+FileFormat = Literal["csv", "xlsx", "jsonl", "parquet"]
 """The file formats departments send."""
+
+FORMAT_EXTENSIONS: Final[Mapping[FileFormat, str]] = MappingProxyType(
+    {"csv": ".csv", "xlsx": ".xlsx", "jsonl": ".jsonl", "parquet": ".parquet"}
+)
+"""The file name extension of each format: a file kind that also accepts other formats
+(``other_formats``) tells them apart by it, so ``cbry_*.csv`` also matches ``cbry_*.parquet``."""
+
+ISO_DATE: Final = "%Y-%m-%d"
+"""How a typed date cell of a Parquet file reads as text
+(:func:`hukou.registry.readers.cell_text`)."""
 
 DivisionForm = Literal["code", "name", "full_name"]
 """How a division column is written: a GB/T 2260 code (``320505``), a name to look
@@ -256,10 +269,16 @@ class FileSpec:
     """One kind of file a department sends (all files matching ``pattern``).
 
     ``encoding`` is a Python codec name or :data:`DETECT_ENCODING` (CSV and JSON
-    Lines; ``None`` for XLSX). ``skip_lines`` are lines (XLSX: rows) before the
-    header, or before the first record in JSON Lines; ``metadata_key`` says the
-    skipped JSON line is the export's metadata object carrying that key, so that a
-    file without it is noticed instead of losing its first record.
+    Lines; ``None`` for XLSX and Parquet, which are binary). ``skip_lines`` are
+    lines (XLSX: rows) before the header, or before the first record in JSON Lines;
+    ``metadata_key`` says the skipped JSON line is the export's metadata object
+    carrying that key, so that a file without it is noticed instead of losing its
+    first record.
+
+    ``other_formats`` are formats the same kind of file may also come in, told apart
+    by the extension (:data:`FORMAT_EXTENSIONS`): a department that moves its export
+    from CSV to Parquet keeps one column mapping instead of two copies that drift
+    apart. :meth:`for_file` gives the kind as it reads one particular file.
     """
 
     pattern: str
@@ -274,7 +293,20 @@ class FileSpec:
     skip_lines: int = 0
     metadata_key: str | None = None
     record_id: str | None = None
+    other_formats: tuple[FileFormat, ...] = ()
     line: int | None = dataclasses.field(default=None, compare=False)
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The pattern and, per other format, the pattern with that format's extension.
+
+        >>> kind = FileSpec("cbry_*.csv", "csv", RecordSpec("state", "x"),
+        ...                 SubjectSpec(None, None, "none"), (), other_formats=("parquet",))
+        >>> kind.patterns
+        ('cbry_*.csv', 'cbry_*.parquet')
+        """
+        stem = self.pattern.removesuffix(FORMAT_EXTENSIONS[self.format])
+        return (self.pattern, *(stem + FORMAT_EXTENSIONS[fmt] for fmt in self.other_formats))
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -301,14 +333,48 @@ class FileSpec:
         return None
 
     def matches(self, file_name: str) -> bool:
-        """Whether a file name (no folder) matches the pattern, case-sensitively.
+        """Whether a file name (no folder) matches one of the patterns, case-sensitively.
 
         >>> spec = FileSpec("hjdj_*.csv", "csv", RecordSpec("state", "x"),
         ...                 SubjectSpec(None, None, "none"), ())
         >>> spec.matches("hjdj_320505.csv"), spec.matches("HJDJ_320505.CSV")
         (True, False)
         """
-        return fnmatch.fnmatchcase(file_name, self.pattern)
+        return any(fnmatch.fnmatchcase(file_name, pattern) for pattern in self.patterns)
+
+    def for_file(self, file_name: str) -> FileSpec:
+        """This kind as it reads ``file_name``: itself, or itself in another format.
+
+        A file matching the pattern of one of ``other_formats`` is read in that format
+        with that format's defaults (CSV: detected encoding and commas; JSON Lines:
+        UTF-8, no metadata line; XLSX: the first sheet): the options written in the
+        spec belong to the declared format. Typed date cells of a Parquet file read as
+        ISO text, so :data:`ISO_DATE` is tried after the column's own patterns.
+
+        >>> kind = FileSpec("cbry_*.csv", "csv", RecordSpec("state", "x"),
+        ...                 SubjectSpec(None, None, "none"), (), encoding="gbk",
+        ...                 other_formats=("parquet",))
+        >>> parquet = kind.for_file("cbry_1.parquet")
+        >>> parquet.format, parquet.pattern, parquet.encoding, kind.for_file("cbry_1.csv") is kind
+        ('parquet', 'cbry_*.parquet', None, True)
+        """
+        if fnmatch.fnmatchcase(file_name, self.pattern):
+            return self
+        for fmt, pattern in zip(self.other_formats, self.patterns[1:], strict=True):
+            if fnmatch.fnmatchcase(file_name, pattern):
+                return dataclasses.replace(
+                    self,
+                    pattern=pattern,
+                    format=fmt,
+                    encoding={"csv": DETECT_ENCODING, "jsonl": "utf-8"}.get(fmt),
+                    delimiter="," if fmt == "csv" else None,
+                    sheet=None,
+                    skip_lines=0,
+                    metadata_key=None,
+                    other_formats=(),
+                    columns=_with_iso_dates(self.columns) if fmt == "parquet" else self.columns,
+                )
+        raise ValueError(f"{file_name!r} does not match {' or '.join(self.patterns)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,12 +401,31 @@ class FeedSpec:
         return frozenset(c.field for f in self.files for c in f.columns if c.field is not None)
 
     def files_for(self, file_name: str) -> tuple[FileSpec, ...]:
-        """The file specs whose pattern matches ``file_name`` (exactly one if all is well)."""
-        return tuple(spec for spec in self.files if spec.matches(file_name))
+        """The file kinds matching ``file_name`` (exactly one if all is well), each as it
+        reads that file (:meth:`FileSpec.for_file`: a CSV kind's Parquet twin says
+        ``format: parquet``)."""
+        return tuple(spec.for_file(file_name) for spec in self.files if spec.matches(file_name))
 
     def rank(self, field_name: str) -> int | None:
         """This department's authority rank for a standard field (``None``: no claim)."""
         return self.authority.get(field_name)
+
+
+def _with_iso_dates(columns: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
+    """Date columns whose explicit patterns also accept ISO dates (typed Parquet cells).
+
+    Datetimes need nothing: their reading falls back to ISO 8601 already.
+    """
+    return tuple(
+        dataclasses.replace(column, dates=(*column.dates, ISO_DATE))
+        if column.standard_field is not None
+        and column.standard_field.kind == "date"
+        and column.dates
+        and STANDARD_DATES not in column.dates
+        and ISO_DATE not in column.dates
+        else column
+        for column in columns
+    )
 
 
 # --------------------------------------------------------------------------- loading
@@ -439,6 +524,7 @@ _NULL: Final = _TAG + "null"
 
 _TOP_KEYS: Final = ("department", "name_zh", "name_en", "files")
 _TOP_OPTIONAL: Final = ("authority", "description")
+_TEXT_FORMATS: Final[tuple[FileFormat, ...]] = ("csv", "jsonl")
 _FILE_KEYS: Final = ("pattern", "format", "record", "record_id", "subject", "columns")
 _FILE_OPTIONAL: Final = (
     "title",
@@ -447,6 +533,7 @@ _FILE_OPTIONAL: Final = (
     "sheet",
     "skip_lines",
     "metadata_key",
+    "other_formats",
 )
 _RECORD_KEYS: Final = ("kind", "meaning")
 _RECORD_OPTIONAL: Final = ("date", "start", "end")
@@ -692,20 +779,27 @@ class _Parser:
         return code
 
     def check_patterns(self, files: Sequence[tuple[int, FileSpec]]) -> None:
-        """Two file kinds with one pattern would make every such file ambiguous."""
-        seen: dict[str, int] = {}
+        """Two file kinds with one pattern would make every such file ambiguous.
+
+        The patterns of ``other_formats`` count too: ``a_*.csv`` accepting Parquet
+        and a second kind ``a_*.parquet`` would claim the same files.
+        """
+        seen: dict[str, tuple[int, bool]] = {}  # pattern → (file index, its own pattern)
         for index, spec in files:
-            if spec.pattern in seen:
-                self.problems.append(
-                    SpecProblem(
-                        self.file,
-                        spec.line,
-                        _join(_join("files", index), "pattern"),
-                        f"{spec.pattern!r} is already the pattern of files[{seen[spec.pattern]}]",
+            for pattern in spec.patterns:
+                if pattern in seen:
+                    other, own = seen[pattern]
+                    whose = "the pattern" if own else "an other_formats pattern"
+                    self.problems.append(
+                        SpecProblem(
+                            self.file,
+                            spec.line,
+                            _join(_join("files", index), "pattern"),
+                            f"{pattern!r} is already {whose} of files[{other}]",
+                        )
                     )
-                )
-            else:
-                seen[spec.pattern] = index
+                else:
+                    seen[pattern] = (index, pattern == spec.pattern)
 
     def authority(self, node: Node) -> dict[str, int]:
         """Ranks by standard field; a claim on a field no column carries is an error.
@@ -751,6 +845,24 @@ class _Parser:
         )
         title_node = value("title")
         title = None if title_node is None else self.optional_text(title_node, _join(path, "title"))
+        other_formats: tuple[FileFormat, ...] = ()
+        other_node = value("other_formats")
+        if other_node is not None:
+            other_formats = self.other_formats(other_node, _join(path, "other_formats"), fmt)
+            pattern_node = value("pattern")
+            if (
+                other_formats
+                and fmt is not None
+                and pattern is not None
+                and not pattern.endswith(FORMAT_EXTENSIONS[fmt])
+            ):
+                self.fail(
+                    pattern_node,
+                    _join(path, "pattern"),
+                    f"must end in {FORMAT_EXTENSIONS[fmt]!r} for other_formats to swap the "
+                    "extension",
+                )
+                other_formats = ()
         encoding = self.encoding(value("encoding"), _join(path, "encoding"), fmt, node)
         delimiter = None
         delimiter_node = value("delimiter")
@@ -837,7 +949,7 @@ class _Parser:
             or record is None
             or subject is None
             or not columns
-            or (fmt != "xlsx" and encoding is None)
+            or (fmt in _TEXT_FORMATS and encoding is None)
         ):
             return None
         return FileSpec(
@@ -853,8 +965,26 @@ class _Parser:
             skip_lines=skip_lines,
             metadata_key=metadata_key,
             record_id=record_id,
+            other_formats=other_formats,
             line=None if node.start_mark is None else node.start_mark.line + 1,
         )
+
+    def other_formats(
+        self, node: Node, path: str, fmt: FileFormat | None
+    ) -> tuple[FileFormat, ...]:
+        """Known formats, each once, none the declared ``format`` itself."""
+        chosen: list[FileFormat] = []
+        for index, item in enumerate(self.sequence(node, path) or []):
+            other = self.choice(item, _join(path, index), FILE_FORMATS)
+            if other is None:
+                continue
+            if other == fmt:
+                self.fail(item, _join(path, index), f"{other!r} is already the format")
+            elif other in chosen:
+                self.fail(item, _join(path, index), f"{other!r} appears twice")
+            else:
+                chosen.append(other)
+        return tuple(chosen)
 
     def pattern(self, node: Node | None, path: str) -> str | None:
         if node is None:
@@ -883,8 +1013,9 @@ class _Parser:
         encoding = self.text(node, path)
         if encoding is None:
             return None
-        if fmt == "xlsx":
-            self.fail(node, path, "XLSX has no text encoding; remove the key")
+        if fmt in ("xlsx", "parquet"):
+            label = "XLSX" if fmt == "xlsx" else "Parquet"
+            self.fail(node, path, f"{label} has no text encoding; remove the key")
             return None
         if encoding == DETECT_ENCODING:
             return encoding

@@ -25,7 +25,7 @@ from hukou.standards import dates, divisions, identity
 from hukou.standards.errors import StandardsError
 from hukou.standards.names import normalise_name
 
-__all__ = ["Issue", "Standardised", "standardise"]
+__all__ = ["Issue", "Standardised", "Standardiser", "standardise"]
 
 _EXCEL_EPOCH = datetime.date(1899, 12, 30)
 _OLDEST_BIRTH = datetime.date(1880, 1, 1)
@@ -107,10 +107,37 @@ def _date(text: str, column: ColumnSpec) -> datetime.date:
             except StandardsError:
                 continue
         try:
-            return datetime.datetime.strptime(text, pattern).date()
+            return _fixed_width_date(text, pattern) or (
+                datetime.datetime.strptime(text, pattern).date()
+            )
         except ValueError:
             continue
     raise _ValueProblemError("date_invalid")
+
+
+_FIXED_WIDTH = {"%Y%m%d": (8, ""), "%Y-%m-%d": (10, "-"), "%Y/%m/%d": (10, "/")}
+
+
+def _fixed_width_date(text: str, pattern: str) -> datetime.date | None:
+    """The common zero-padded forms read by slicing (strptime is slow); ``None``: not this form.
+
+    Raises ``ValueError`` for an impossible date, as strptime does.
+
+    >>> _fixed_width_date("20240229", "%Y%m%d"), _fixed_width_date("2024-3-1", "%Y-%m-%d")
+    (datetime.date(2024, 2, 29), None)
+    """
+    form = _FIXED_WIDTH.get(pattern)
+    if form is None or len(text) != form[0]:
+        return None
+    if form[1]:
+        if text[4] != form[1] or text[7] != form[1]:
+            return None
+        digits = text[:4] + text[5:7] + text[8:]
+    else:
+        digits = text
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
 
 
 def _datetime(text: str, column: ColumnSpec) -> datetime.datetime:
@@ -266,38 +293,89 @@ def _soften_for_identified(result: Standardised) -> None:
         result.issues.extend(kept)
 
 
-def standardise(
-    row: Mapping[str, str | None], file: FileSpec, *, today: datetime.date
-) -> Standardised:
-    """Standardise one parsed row of ``file``; ``today`` bounds dates (reproducible)."""
-    result = Standardised()
-    for column in file.mapped:
+# Kinds whose values are one person's own (every value new): caching gains nothing.
+_UNCACHED_KINDS = frozenset({"identity_number", "phone"})
+_CACHE_LIMIT = 200_000  # values per column before a cache starts afresh
+
+
+class Standardiser:
+    """Standardises the rows of one file, remembering each column's verdict per text.
+
+    A department's file repeats the same few thousand texts in most columns (codes,
+    dates, district names, employers): each is parsed once per run. The verdict for a
+    text depends only on the column and ``today``, so the cache changes no result.
+    """
+
+    __slots__ = ("_caches", "file", "today")
+
+    def __init__(self, file: FileSpec, *, today: datetime.date) -> None:
+        self.file = file
+        self.today = today
+        self._caches: dict[str, dict[str, Value | Issue]] = {
+            column.source: {} for column in file.mapped
+        }
+
+    def _verdict(self, text: str, column: ColumnSpec) -> Value | Issue:
+        """The value of one non-empty cell, or the issue it raises (not yet placed)."""
         definition = column.standard_field
         assert definition is not None
         assert column.field is not None
-        text = row.get(column.source)
-        text = text.strip() if text is not None else None
-        if not text:
-            if column.empty_value is not None:
-                result.values[column.field] = column.empty_value
-            elif column.required:
-                result.fatal.append(Issue(column.field, "missing"))
-            continue
-        if definition.kind == "identity_number" and column.field == "identity_number":
-            _identity(text, result, today)
-            continue
         try:
             value = _value(text, column)
         except _ValueProblemError as problem:
-            issue = Issue(column.field, problem.rule, _mask(text, definition.sensitive))
-            fatal = column.required and definition.kind not in _INVALID_IS_NOT_FATAL
-            (result.fatal if fatal else result.issues).append(issue)
-            continue
-        if isinstance(value, datetime.date) and not _plausible(column.field, value, today):
-            issue = Issue(column.field, "date_out_of_range", _mask(text, False))
-            (result.fatal if column.required else result.issues).append(issue)
-            continue
-        result.values[column.field] = value
-    _repair_from_identity(result, file)
-    _soften_for_identified(result)
-    return result
+            return Issue(column.field, problem.rule, _mask(text, definition.sensitive))
+        if isinstance(value, datetime.date) and not _plausible(column.field, value, self.today):
+            return Issue(column.field, "date_out_of_range", _mask(text, False))
+        return value
+
+    def _cached(self, text: str, column: ColumnSpec) -> Value | Issue:
+        definition = column.standard_field
+        assert definition is not None
+        if definition.kind in _UNCACHED_KINDS:
+            return self._verdict(text, column)
+        cache = self._caches[column.source]
+        found = cache.get(text)
+        if found is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            found = cache[text] = self._verdict(text, column)
+        return found
+
+    def __call__(self, row: Mapping[str, str | None]) -> Standardised:
+        """Standardise one parsed row of the file."""
+        result = Standardised()
+        for column in self.file.mapped:
+            definition = column.standard_field
+            assert definition is not None
+            assert column.field is not None
+            text = row.get(column.source)
+            text = text.strip() if text is not None else None
+            if not text:
+                if column.empty_value is not None:
+                    result.values[column.field] = column.empty_value
+                elif column.required:
+                    result.fatal.append(Issue(column.field, "missing"))
+                continue
+            if definition.kind == "identity_number" and column.field == "identity_number":
+                _identity(text, result, self.today)
+                continue
+            verdict = self._cached(text, column)
+            if isinstance(verdict, Issue):
+                fatal = column.required and definition.kind not in _INVALID_IS_NOT_FATAL
+                (result.fatal if fatal else result.issues).append(verdict)
+                continue
+            result.values[column.field] = verdict
+        _repair_from_identity(result, self.file)
+        _soften_for_identified(result)
+        return result
+
+
+def standardise(
+    row: Mapping[str, str | None], file: FileSpec, *, today: datetime.date
+) -> Standardised:
+    """Standardise one parsed row of ``file``; ``today`` bounds dates (reproducible).
+
+    For many rows of one file use a :class:`Standardiser`, which gives the same
+    results and parses each repeated text once.
+    """
+    return Standardiser(file, today=today)(row)
