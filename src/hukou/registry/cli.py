@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +14,10 @@ from rich.table import Table
 from hukou.clikit import console, engine_or_exit, errors, settings_or_exit
 from hukou.config import ConfigurationError
 from hukou.keyring import load_keyring
-from hukou.registry.ingest import BatchReport, IngestError, ingest_file
+from hukou.registry.ingest import BatchReport, IngestError
+from hukou.registry.parallel import IngestJob, default_workers, ingest_jobs
 from hukou.registry.readers import ReadError
-from hukou.registry.spec import UnknownDepartmentError
+from hukou.registry.spec import UnknownDepartmentError, find_spec
 from hukou.security import KeyFileError, KeyRing
 
 __all__ = ["ingest", "registry_app"]
@@ -49,13 +49,35 @@ def _table(reports: list[BatchReport]) -> Table:
     return table
 
 
+def _jobs(department: str, files: list[Path]) -> list[IngestJob]:
+    """``all`` takes each folder's sub-folders as departments (a city's ``feeds/``)."""
+    if department != "all":
+        return [IngestJob(department, path) for path in _expand(files)]
+    jobs: list[IngestJob] = []
+    for folder in files:
+        if not folder.is_dir():
+            errors.print(f"[red]not a folder of department folders:[/red] {folder}")
+            raise typer.Exit(2)
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            jobs.extend(IngestJob(sub.name, path) for path in _expand([sub]))
+    return jobs
+
+
 def ingest(
-    department: Annotated[str, typer.Argument(help="department code, e.g. public_security")],
-    files: Annotated[list[Path], typer.Argument(help="files or folders (feeds/<department>/)")],
+    department: Annotated[
+        str, typer.Argument(help="department code, e.g. public_security; `all` for feeds/")
+    ],
+    files: Annotated[
+        list[Path], typer.Argument(help="files or folders (feeds/<department>/, or feeds/)")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable reports")] = False,
     chunk_rows: Annotated[
         int, typer.Option(min=1, help="rows per committed chunk (a crash loses at most one)")
     ] = 5000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="files ingested at once (default: one per core)"),
+    ] = None,
 ) -> None:
     """Ingest a department's files: every row accepted or quarantined with its reasons."""
     settings = settings_or_exit()
@@ -64,13 +86,18 @@ def ingest(
     except (KeyFileError, ConfigurationError) as error:
         errors.print(f"[red]keys:[/red] {error}")
         raise typer.Exit(2) from None
-    engine = engine_or_exit()
-    paths = _expand(files)
-    missing = [p for p in paths if not p.is_file()]
+    jobs = _jobs(department, files)
+    missing = [job.path for job in jobs if not job.path.is_file()]
     if missing:
         errors.print(f"[red]no such file:[/red] {missing[0]}")
         raise typer.Exit(2)
-    reports: list[BatchReport] = []
+    for name in sorted({job.department for job in jobs}):
+        try:
+            find_spec(name)
+        except UnknownDepartmentError as error:
+            errors.print(f"[red]{name}:[/red] {error}")
+            raise typer.Exit(1) from None
+    count = min(workers or default_workers(), max(1, len(jobs)))
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -79,21 +106,19 @@ def ingest(
         console=console,
         disable=as_json,
     ) as progress:
-        for path in paths:
-            task = progress.add_task(path.name, total=None)
-            try:
-                report = ingest_file(
-                    engine,
-                    department,
-                    path,
-                    keyring=keyring,
-                    chunk_rows=chunk_rows,
-                    progress=partial(progress.advance, task),
-                )
-            except (IngestError, ReadError, UnknownDepartmentError) as error:
-                errors.print(f"[red]{path.name}:[/red] {error}")
-                raise typer.Exit(1) from None
-            reports.append(report)
+        task = progress.add_task(f"{len(jobs)} files, {count} at a time", total=len(jobs))
+        try:
+            reports = ingest_jobs(
+                settings.database_url,
+                jobs,
+                keyring=keyring,
+                workers=count,
+                chunk_rows=chunk_rows,
+                on_done=lambda _report: progress.advance(task),
+            )
+        except (IngestError, ReadError, UnknownDepartmentError) as error:
+            errors.print(f"[red]ingest:[/red] {error}")
+            raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(json.dumps([r.as_json() for r in reports], ensure_ascii=False) + "\n")
     else:
@@ -122,15 +147,132 @@ def _keyring_or_exit() -> KeyRing:
 
 
 @registry_app.command("link")
-def link() -> None:
-    """Link every accepted record to a person and refresh the golden records."""
-    from hukou.registry.link import link_all  # noqa: PLC0415  (Splink loads only when linking)
+def link(
+    full: Annotated[
+        bool, typer.Option("--full", help="recompute every link and retrain the model")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable report")] = False,
+) -> None:
+    """Link records not linked yet (or, with --full, every record) and refresh persons."""
+    from hukou.registry.link import link_all, link_pending  # noqa: PLC0415  (Splink loads late)
 
-    report = link_all(engine_or_exit(), _keyring_or_exit())
+    engine, keyring = engine_or_exit(), _keyring_or_exit()
+    report = link_all(engine, keyring) if full else link_pending(engine, keyring)
+    if as_json:
+        out = {
+            "mode": report.mode,
+            "pending": report.pending,
+            "records": report.records,
+            "persons": report.persons,
+            "persons_written": report.persons_written,
+            "persons_removed": report.persons_removed,
+            "review_pairs": report.review_pairs,
+            "flags": report.flags,
+            "events": report.events,
+        }
+        sys.stdout.write(json.dumps(out) + "\n")
+        return
+    if report.mode == "nothing":
+        console.print("nothing pending: every accepted record is linked")
+        return
     console.print(
-        f"{report.records:,} records → {report.persons:,} persons; "
-        f"{report.review_pairs:,} pairs for clerical review; {report.flags:,} flags"
+        f"{report.mode}: {report.records:,} records → {report.persons:,} persons "
+        f"({report.persons_written:,} written, {report.persons_removed:,} removed); "
+        f"{report.review_pairs:,} pairs for clerical review; {report.flags:,} flags; "
+        f"{report.events:,} outbox events"
     )
+
+
+@registry_app.command("events")
+def events_command(
+    after: Annotated[int, typer.Option("--after", min=0, help="events after this id")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="at most this many")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The outbox: changes of persons (born, died, moved, married …), oldest first."""
+    from hukou.registry.outbox import read_events  # noqa: PLC0415
+
+    found = read_events(engine_or_exit(), after, limit)
+    if as_json:
+        for event in found:
+            sys.stdout.write(json.dumps(event.as_json(), ensure_ascii=False) + "\n")
+        return
+    table = Table(title="outbox")
+    for column in ("id", "event", "person", "occurred on", "batch", "payload"):
+        table.add_column(column)
+    for event in found:
+        table.add_row(
+            str(event.id),
+            event.event_type,
+            event.person_id,
+            "" if event.occurred_on is None else event.occurred_on.isoformat(),
+            event.batch_id or "",
+            json.dumps(
+                {k: v for k, v in event.payload.items() if k != "person_id"}, ensure_ascii=False
+            ),
+        )
+    console.print(table)
+    if not found:
+        console.print(f"no events after {after}")
+
+
+review_app = typer.Typer(help="The clerical review queue (人工复核).", no_args_is_help=True)
+registry_app.add_typer(review_app, name="review")
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str, typer.Option(help="pending, same, different or all")] = "pending",
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable list")] = False,
+) -> None:
+    """Pairs to decide, side by side; identity numbers and names masked."""
+    from hukou.registry.link import ReviewError, list_pairs  # noqa: PLC0415
+
+    try:
+        pairs = list_pairs(engine_or_exit(), _keyring_or_exit(), status=status, limit=limit)
+    except ReviewError as error:
+        errors.print(f"[red]review:[/red] {error}")
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(pairs, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"review ({status})")
+    for column in ("id", "p", "status", "side", "department", "name", "sex", "born", "id no."):
+        table.add_column(column)
+    for pair in pairs:
+        for side in ("left", "right"):
+            record = pair[side]
+            assert isinstance(record, dict)
+            table.add_row(
+                str(pair["id"]) if side == "left" else "",
+                f"{pair['probability']:.3f}" if side == "left" else "",
+                str(pair["status"]) if side == "left" else "",
+                side,
+                str(record["department"]),
+                str(record["name"] or ""),
+                str(record["sex"] or ""),
+                str(record["birth_date"] or ""),
+                str(record["identity_number"] or ""),
+            )
+    console.print(table)
+
+
+@review_app.command("decide")
+def review_decide(
+    pair_id: Annotated[int, typer.Argument(help="the pair's id (review list)")],
+    decision: Annotated[str, typer.Argument(help="same or different")],
+    by: Annotated[str, typer.Option("--by", help="the clerk deciding")],
+) -> None:
+    """Decide a pair: linking (full and incremental) honours it from now on."""
+    from hukou.registry.link import ReviewError, decide  # noqa: PLC0415
+
+    try:
+        decide(engine_or_exit(), pair_id, decision, by=by)
+    except ReviewError as error:
+        errors.print(f"[red]review:[/red] {error}")
+        raise typer.Exit(2) from None
+    console.print(f"pair {pair_id}: {decision} (by {by}); run `hukou registry link` to apply it")
 
 
 @registry_app.command("evaluate")

@@ -65,7 +65,7 @@ class GoldenRecord:
 
 
 def choose(candidates: Sequence[Candidate]) -> tuple[Candidate, tuple[Candidate, ...]]:
-    """The best candidate (lowest rank, then most recent, then first seen) and the
+    """The best candidate (lowest rank, then most recent, then last seen) and the
     candidates whose value differs from it.
 
     >>> p = lambda d, day: Provenance(d, "b", "f", 2, datetime.date(2025, 1, day))
@@ -74,9 +74,11 @@ def choose(candidates: Sequence[Candidate]) -> tuple[Candidate, tuple[Candidate,
     >>> best.value, [o.value for o in others]
     ('B', ['A'])
     """
+    # Among equals (same rank, same date) the later candidate wins: records come in
+    # the order they arrived, so a correction sent the same day replaces the value.
     ordered = sorted(
         enumerate(candidates),
-        key=lambda item: (item[1].rank, -item[1].provenance.as_of.toordinal(), item[0]),
+        key=lambda item: (item[1].rank, -item[1].provenance.as_of.toordinal(), -item[0]),
     )
     best = ordered[0][1]
     others = tuple(c for _, c in ordered[1:] if c.value != best.value)

@@ -1,67 +1,175 @@
-"""``hukou registry link``: link every accepted record to a person and refresh golden records.
+"""``hukou registry link``: link accepted records to persons and refresh golden records.
 
 The database side of :mod:`hukou.registry.linkage` (which is pure): read the
 accepted records, decrypt their identity numbers in memory only, link, then write
-persons, links, review pairs and golden records. Linking is recomputed over all
-records: the same records give the same persons (their ids derive from the cluster,
-not from the order of arrival), so running it again changes nothing.
+persons, links, review pairs, golden records and outbox events.
+
+Two ways, one result:
+
+* :func:`link_all` (``hukou registry link --full``) links every record: it trains
+  the probabilistic model, stores it (``registry_linkage_model``) and the blocking
+  keys of every record (``registry_record_key``).
+* :func:`link_pending` (``hukou registry link``) links only records without a link
+  yet, with the stored model, against the persons they may belong to: the persons
+  of their identity numbers, of their blocking-key candidates and of clerks'
+  decisions about them. Only those persons are rewritten.
+
+Either way a person's id derives from its cluster (the keyed digest of its valid
+number, or its smallest record key), never from the order of arrival, and a
+person row is only written when something in it changed, so running either again
+changes nothing. Changes of touched persons become outbox events
+(:mod:`hukou.registry.outbox`). Clerks' decisions (``registry_review``: ``same``,
+``different``) are honoured by both.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import polars as pl
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
+from hukou.db.bulk import insert_rows
 from hukou.registry.golden import GoldenRecord, Provenance, golden_record
 from hukou.registry.ingest import IDENTITY_CONTEXT
-from hukou.registry.linkage import LinkageResult, link_records
-from hukou.registry.model import Batch, Person, RecordLink, ReviewPair, SourceRecord
+from hukou.registry.linkage import (
+    BLOCKING_KEY_COLUMNS,
+    LinkageResult,
+    blocking_keys,
+    link_records,
+)
+from hukou.registry.model import (
+    Batch,
+    LinkageModel,
+    Person,
+    RecordKey,
+    RecordLink,
+    ReviewPair,
+    SourceRecord,
+)
+from hukou.registry.outbox import derive_events, identity_events, write_events
 from hukou.registry.residence import Residence, evidence_from, infer_residence
 from hukou.registry.spec import load_all
 from hukou.security import FieldCipher, KeyRing
+from hukou.standards.identity import mask
 
-__all__ = ["LinkReport", "link_all", "linkage_input", "load_records"]
+__all__ = [
+    "LinkReport",
+    "PersonContext",
+    "ReviewError",
+    "build_person",
+    "decide",
+    "link_all",
+    "link_pending",
+    "linkage_input",
+    "list_pairs",
+    "load_records",
+    "pending_count",
+]
+
+# Chunk size for IN lists and bulk writes (SQLite allows 32,766 bound parameters).
+_CHUNK: Final = 1000
+_PERSON_IDENTITY_CONTEXT: Final = "registry.person.identity_number"
+# Columns of a person row compared to decide whether it changed (not updated_at, not
+# the identity token: SM4-GCM tokens differ at each encryption of the same number).
+_COMPARED: Final = (
+    "identity_index",
+    "name",
+    "sex",
+    "birth_date",
+    "golden",
+    "conflicts",
+    "flags",
+    "records",
+    "residence_division",
+    "residence_confidence",
+    "residence_since",
+    "registered_elsewhere",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class LinkReport:
-    """What a linking run produced."""
+    """What a linking run produced.
+
+    ``mode`` is ``full``, ``incremental`` or ``nothing`` (no record pending).
+    ``records`` and ``persons`` count what was linked in the run (all of them in a
+    full run; the pending records and the persons in scope in an incremental one).
+    """
 
     records: int
     persons: int
     review_pairs: int
     flags: int
     stats: dict[str, object]
+    mode: str = "full"
+    pending: int = 0
+    persons_written: int = 0
+    persons_removed: int = 0
+    events: int = 0
 
 
-def load_records(engine: Engine, keyring: KeyRing) -> pl.DataFrame:
-    """Every accepted record with what linkage compares (identity numbers decrypted)."""
+@dataclass(frozen=True, slots=True)
+class PersonContext:
+    """What :func:`build_person` needs besides the cluster's records.
+
+    ``flags`` maps a linkage cluster id to its flag reasons; ``authority`` is each
+    department's field ranking from its spec. A later extension (data-quality
+    cross-checks, household residence propagation) adds what it needs here.
+    """
+
+    authority: Mapping[str, Mapping[str, int]]
+    flags: Mapping[str, Sequence[str]]
+    now: datetime.datetime
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _record_columns() -> tuple[Any, ...]:
+    return (
+        SourceRecord.id,
+        SourceRecord.department,
+        SourceRecord.batch_id,
+        SourceRecord.file_name,
+        SourceRecord.position,
+        SourceRecord.identity_token,
+        SourceRecord.identity_index,
+        SourceRecord.identity_status,
+        SourceRecord.name,
+        SourceRecord.sex,
+        SourceRecord.birth_date,
+        SourceRecord.fields,
+        Batch.started_at,
+    )
+
+
+def load_records(
+    engine: Engine, keyring: KeyRing, record_ids: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """Accepted records with what linkage compares (identity numbers decrypted).
+
+    Every record, or only ``record_ids`` (an incremental run's scope).
+    """
     cipher = FieldCipher(keyring)
+    base = select(*_record_columns()).join(Batch, Batch.id == SourceRecord.batch_id)
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(
-                SourceRecord.id,
-                SourceRecord.department,
-                SourceRecord.batch_id,
-                SourceRecord.file_name,
-                SourceRecord.position,
-                SourceRecord.identity_token,
-                SourceRecord.identity_index,
-                SourceRecord.identity_status,
-                SourceRecord.name,
-                SourceRecord.sex,
-                SourceRecord.birth_date,
-                SourceRecord.fields,
-                Batch.started_at,
-            ).join(Batch, Batch.id == SourceRecord.batch_id)
-        ).all()
+        if record_ids is None:
+            rows = list(session.execute(base).all())
+        else:
+            ids = sorted(set(record_ids))
+            rows = [
+                row
+                for chunk in _chunks(ids)
+                for row in session.execute(base.where(SourceRecord.id.in_(chunk))).all()
+            ]
+    rows.sort(key=lambda row: row.id)
     tokens = [row.identity_token for row in rows]
     numbers = cipher.decrypt_many(tokens, context=IDENTITY_CONTEXT)
     fields = [json.loads(row.fields) for row in rows]
@@ -97,7 +205,7 @@ def _person_id(cluster_id: str) -> str:
     return "R" + hashlib.sha256(cluster_id.encode("utf-8")).hexdigest()[:20]
 
 
-def _golden(members: pl.DataFrame, authority: dict[str, dict[str, int]]) -> GoldenRecord:
+def _golden(members: pl.DataFrame, authority: Mapping[str, Mapping[str, int]]) -> GoldenRecord:
     records = []
     for row in members.iter_rows(named=True):
         provenance = Provenance(
@@ -165,85 +273,616 @@ def _conflicts_json(golden: GoldenRecord) -> str | None:
     )
 
 
-def _chunks(rows: list[dict[str, object]], size: int = 5000) -> Iterable[list[dict[str, object]]]:
+def _chunks(rows: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
 
 
-def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
-    """Link every accepted record and rewrite persons, links, review pairs and golden records."""
-    records = load_records(engine, keyring)
-    result: LinkageResult = link_records(linkage_input(records))
-    cipher = FieldCipher(keyring)
-    authority = {spec.department: dict(spec.authority) for spec in load_all()}
-    now = datetime.datetime.now(datetime.UTC)
-    members = records.join(result.clusters, on="record_key")
+# --------------------------------------------------------------------------- one person
+
+
+def build_person(
+    cluster_id: str, members: pl.DataFrame, context: PersonContext
+) -> tuple[dict[str, object], str | None]:
+    """The person row of one cluster, and its valid identity number (to encrypt).
+
+    The one place where a cluster's records become a person: golden record, flags,
+    residence. Per cluster and pure (no database), so that cross-checks between
+    departments or a household's residence can be added here and apply to full and
+    incremental runs alike. ``members`` are the cluster's rows of
+    :func:`load_records`. The row has every ``registry_person`` column except
+    ``identity_token``; the number is returned apart, to be encrypted only if the
+    row is written.
+    """
+    golden = _golden(members, context.authority)
+    valid = members.filter(pl.col("identity_valid"))["identity_number"].drop_nulls()
+    number = valid.mode().sort()[0] if valid.len() else None
+    birth = golden.value("birth_date")
+    residence = _residence(members, golden)
+    flags = context.flags.get(cluster_id)
+    row: dict[str, object] = {
+        "id": _person_id(cluster_id),
+        "identity_index": None
+        if number is None
+        else members.filter(pl.col("identity_number") == number)["identity_index"]
+        .drop_nulls()
+        .min(),
+        "name": golden.value("name"),
+        "sex": golden.value("sex"),
+        "birth_date": birth if isinstance(birth, datetime.date) else None,
+        "golden": _golden_json(golden),
+        "conflicts": _conflicts_json(golden),
+        "flags": json.dumps(list(flags)) if flags else None,
+        "records": members.height,
+        "residence_division": None if residence is None else residence.division,
+        "residence_confidence": None if residence is None else residence.confidence,
+        "residence_since": None if residence is None else residence.since,
+        "registered_elsewhere": None if residence is None else residence.registered_elsewhere,
+        "updated_at": context.now,
+    }
+    return row, number
+
+
+def _build_persons(
+    members: pl.DataFrame, result: LinkageResult, now: datetime.datetime
+) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
+    """Person rows by id, and the valid number of each (for its token)."""
     flagged = dict(result.flags.group_by("cluster_id").agg(pl.col("reason")).iter_rows())
-    persons: list[dict[str, object]] = []
-    links: list[dict[str, object]] = []
+    context = PersonContext(
+        authority={spec.department: dict(spec.authority) for spec in load_all()},
+        flags=flagged,
+        now=now,
+    )
+    rows: dict[str, dict[str, object]] = {}
+    numbers: dict[str, str] = {}
     for (cluster_id,), group in members.group_by("cluster_id", maintain_order=True):
-        person_id = _person_id(str(cluster_id))
-        golden = _golden(group, authority)
-        valid = group.filter(pl.col("identity_valid"))["identity_number"].drop_nulls()
-        number = valid.mode().sort()[0] if valid.len() else None
-        birth = golden.value("birth_date")
-        residence = _residence(group, golden)
-        persons.append(
-            {
-                "id": person_id,
-                "identity_token": None
-                if number is None
-                else cipher.encrypt(number, context="registry.person.identity_number"),
-                "identity_index": None
-                if number is None
-                else cipher.blind_index(number, purpose="identity_number"),
-                "name": golden.value("name"),
-                "sex": golden.value("sex"),
-                "birth_date": birth if isinstance(birth, datetime.date) else None,
-                "golden": _golden_json(golden),
-                "conflicts": _conflicts_json(golden),
-                "flags": json.dumps(flagged[cluster_id]) if cluster_id in flagged else None,
-                "records": group.height,
-                "residence_division": None if residence is None else residence.division,
-                "residence_confidence": None if residence is None else residence.confidence,
-                "residence_since": None if residence is None else residence.since,
-                "registered_elsewhere": None
-                if residence is None
-                else residence.registered_elsewhere,
-                "updated_at": now,
-            }
+        row, number = build_person(str(cluster_id), group, context)
+        person = str(row["id"])
+        rows[person] = row
+        if number is not None:
+            numbers[person] = number
+    return rows, numbers
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _key_secret(cipher: FieldCipher) -> str:
+    """The secret the blocking-key digests are keyed with (from the blind-index key)."""
+    return cipher.blind_index("registry blocking keys v1", purpose="linkage_blocking_key")
+
+
+def _decisions(session: Session) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Clerks' decided pairs: (same, different), as record-key pairs."""
+    rows = session.execute(
+        select(ReviewPair.record_l, ReviewPair.record_r, ReviewPair.status).where(
+            ReviewPair.status.in_(("same", "different"))
         )
-        links.extend(
-            {"record_id": key, "person_id": person_id, "method": method, "probability": probability}
-            for key, method, probability in group.select(
-                "record_key", "method", "probability"
-            ).iter_rows()
+    ).all()
+    schema = {"record_key_l": pl.Int64, "record_key_r": pl.Int64}
+
+    def pairs(status: str) -> pl.DataFrame:
+        return pl.DataFrame(
+            [(r.record_l, r.record_r) for r in rows if r.status == status],
+            schema=schema,
+            orient="row",
         )
-    reviews = [
+
+    return pairs("same"), pairs("different")
+
+
+def _load_model(session: Session) -> tuple[dict[str, Any], pl.DataFrame] | None:
+    row = session.scalars(select(LinkageModel).order_by(LinkageModel.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    model: dict[str, Any] = json.loads(row.settings)
+    return model, pl.read_parquet(io.BytesIO(row.term_frequencies))
+
+
+def _save_model(session: Session, result: LinkageResult, now: datetime.datetime) -> bool:
+    """Keep the full run's trained model (and only the newest one)."""
+    model = result.stats.get("model")
+    frequencies = result.stats.get("term_frequencies")
+    if not isinstance(model, dict) or not isinstance(frequencies, pl.DataFrame):
+        return False  # nothing needed a probabilistic link: there was nothing to train
+    buffer = io.BytesIO()
+    frequencies.write_parquet(buffer)
+    session.execute(delete(LinkageModel))
+    session.add(
+        LinkageModel(
+            created_at=now,
+            records=int(result.stats.get("records", 0)),
+            settings=json.dumps(model, ensure_ascii=False, sort_keys=True),
+            term_frequencies=buffer.getvalue(),
+        )
+    )
+    return True
+
+
+def _old_persons(session: Session, ids: Sequence[str] | None) -> dict[str, dict[str, object]]:
+    columns = [getattr(Person, c) for c in ("id", *_COMPARED)]
+    statement = select(*columns)
+    if ids is None:
+        found = session.execute(statement).all()
+    else:
+        found = [
+            row
+            for chunk in _chunks(sorted(ids))
+            for row in session.execute(statement.where(Person.id.in_(chunk))).all()
+        ]
+    return {row.id: dict(row._mapping) for row in found}
+
+
+def _old_links(session: Session, record_ids: Sequence[int] | None) -> pl.DataFrame:
+    statement = select(
+        RecordLink.record_id, RecordLink.person_id, RecordLink.method, RecordLink.probability
+    )
+    if record_ids is None:
+        found = session.execute(statement).all()
+    else:
+        found = [
+            row
+            for chunk in _chunks(sorted(record_ids))
+            for row in session.execute(statement.where(RecordLink.record_id.in_(chunk))).all()
+        ]
+    return pl.DataFrame(
+        [tuple(row) for row in found],
+        schema={
+            "record_key": pl.Int64,
+            "old_person_id": pl.String,
+            "old_method": pl.String,
+            "old_probability": pl.Float64,
+        },
+        orient="row",
+    )
+
+
+def _same(old: Mapping[str, object], new: Mapping[str, object]) -> bool:
+    for column in _COMPARED:
+        a, b = old.get(column), new.get(column)
+        if isinstance(a, float) and isinstance(b, float):
+            if abs(a - b) > 1e-12:
+                return False
+        elif isinstance(a, datetime.datetime) or isinstance(b, datetime.datetime) or a != b:
+            return False
+    return True
+
+
+@dataclass(slots=True)
+class _Written:
+    persons_written: int = 0
+    persons_removed: int = 0
+    events: int = 0
+    review_pairs: int = 0
+
+
+def _apply(
+    session: Session,
+    cipher: FieldCipher,
+    records: pl.DataFrame,
+    result: LinkageResult,
+    *,
+    scope: Sequence[str] | None,
+    now: datetime.datetime,
+) -> _Written:
+    """Write what changed among the persons of ``records``, and the events it makes.
+
+    ``scope`` is the ids of the persons the records belonged to before (``None``:
+    every person, a full run). Persons whose row is unchanged are not written
+    (their ``updated_at`` stays); persons of the scope no record belongs to any
+    more are removed after their links moved. Events compare each written person
+    with its row before (or, for a new id, with the old person most of its
+    records came from); a run on an empty registry is the baseline and emits none.
+    """
+    written = _Written()
+    members = records.join(result.clusters, on="record_key")
+    rows, numbers = _build_persons(members, result, now)
+    new_links = members.select(
+        "record_key",
+        pl.col("cluster_id").map_elements(_person_id, return_dtype=pl.String).alias("person_id"),
+        "method",
+        "probability",
+    )
+    old_links = _old_links(session, None if scope is None else records["record_key"].to_list())
+    old = _old_persons(session, None if scope is None else sorted(set(scope) | set(rows)))
+    baseline = scope is None and not old
+    moves = new_links.join(old_links, on="record_key", how="left")
+    # Where each new person's records came from, most records first (its "before").
+    origins = (
+        moves.filter(pl.col("old_person_id").is_not_null())
+        .group_by("person_id", "old_person_id")
+        .len()
+        .sort(["person_id", "len", "old_person_id"], descending=[False, True, False])
+    )
+    predecessor = dict(
+        origins.unique("person_id", keep="first").select("person_id", "old_person_id").iter_rows()
+    )
+    merged = {
+        new: olds
+        for new, olds in origins.group_by("person_id").agg(pl.col("old_person_id")).iter_rows()
+        if len(olds) > 1
+    }
+    split = {
+        source: news
+        for source, news in origins.group_by("old_person_id").agg(pl.col("person_id")).iter_rows()
+        if len(news) > 1
+    }
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
+    for person, row in rows.items():
+        before = old.get(person)
+        if before is not None and _same(before, row):
+            continue
+        number = numbers.get(person)
+        full_row = {
+            **row,
+            "identity_token": None
+            if number is None
+            else cipher.encrypt(number, context=_PERSON_IDENTITY_CONTEXT),
+        }
+        (inserts if before is None else updates).append(full_row)
+        if not baseline:
+            if before is None and person in predecessor:
+                before = old.get(predecessor[person])
+            events.extend(derive_events(person, before, row))
+    removed = sorted(set(old) - set(rows))
+    if not baseline:
+        events.extend(identity_events(merged, split))
+    link_changes = moves.filter(
+        pl.col("old_person_id").is_not_null()
+        & (
+            (pl.col("old_person_id") != pl.col("person_id"))
+            | (pl.col("old_method") != pl.col("method"))
+            | ~pl.col("old_probability").eq_missing(pl.col("probability"))
+        )
+    )
+    link_inserts = moves.filter(pl.col("old_person_id").is_null())
+    for chunk in _chunks(inserts):
+        insert_rows(session, Person, chunk)
+    for chunk in _chunks(updates):
+        session.execute(update(Person), list(chunk))
+    for chunk in _chunks(
+        link_changes.select("record_key", "person_id", "method", "probability")
+        .rename({"record_key": "record_id"})
+        .to_dicts()
+    ):
+        session.execute(update(RecordLink), list(chunk))
+    for chunk in _chunks(
+        link_inserts.select("record_key", "person_id", "method", "probability")
+        .rename({"record_key": "record_id"})
+        .to_dicts()
+    ):
+        insert_rows(session, RecordLink, chunk)
+    for chunk in _chunks(removed):
+        session.execute(delete(Person).where(Person.id.in_(chunk)))
+    written.persons_written = len(inserts) + len(updates)
+    written.persons_removed = len(removed)
+    written.review_pairs = _replace_review_pairs(session, records, result, full=scope is None)
+    _store_keys(session, result, full=scope is None)
+    written.events = write_events(session, events, now=now)
+    return written
+
+
+def _replace_review_pairs(
+    session: Session, records: pl.DataFrame, result: LinkageResult, *, full: bool
+) -> int:
+    """Pending pairs of these records are replaced; decided pairs are never re-queued."""
+    decided = {
+        (row.record_l, row.record_r)
+        for row in session.execute(
+            select(ReviewPair.record_l, ReviewPair.record_r).where(ReviewPair.status != "pending")
+        )
+    }
+    pending = delete(ReviewPair).where(ReviewPair.status == "pending")
+    if full:
+        session.execute(pending)
+    else:
+        for chunk in _chunks(records["record_key"].to_list()):
+            session.execute(
+                pending.where(or_(ReviewPair.record_l.in_(chunk), ReviewPair.record_r.in_(chunk)))
+            )
+    fresh = [
         {"record_l": left, "record_r": right, "probability": p, "status": "pending"}
         for left, right, p in result.review_pairs.select(
             "record_key_l", "record_key_r", "probability"
         ).iter_rows()
+        if (left, right) not in decided and (right, left) not in decided
     ]
-    with session_scope(engine) as session:
-        decided = {
-            (row.record_l, row.record_r)
+    for chunk in _chunks(fresh):
+        insert_rows(session, ReviewPair, chunk)
+    return len(fresh)
+
+
+def _store_keys(session: Session, result: LinkageResult, *, full: bool) -> None:
+    """Blocking-key digests of records that have none yet (a record never changes)."""
+    if result.keys is None:
+        return
+    keys = result.keys
+    if full:
+        known = [row[0] for row in session.execute(select(RecordKey.record_id))]
+    else:
+        known = [
+            row[0]
+            for chunk in _chunks(keys["record_key"].to_list())
             for row in session.execute(
-                select(ReviewPair.record_l, ReviewPair.record_r).where(
-                    ReviewPair.status != "pending"
-                )
+                select(RecordKey.record_id).where(RecordKey.record_id.in_(chunk))
             )
-        }
-        session.execute(delete(RecordLink))
-        session.execute(delete(Person))
-        session.execute(delete(ReviewPair).where(ReviewPair.status == "pending"))
-        for chunk in _chunks(persons):
-            session.execute(insert(Person), chunk)
-        for chunk in _chunks(links):
-            session.execute(insert(RecordLink), chunk)
-        fresh = [r for r in reviews if (r["record_l"], r["record_r"]) not in decided]
-        for chunk in _chunks(fresh):
-            session.execute(insert(ReviewPair), chunk)
-    return LinkReport(
-        records.height, len(persons), len(fresh), result.flags.height, dict(result.stats)
+        ]
+    missing = keys.join(
+        pl.DataFrame({"record_key": known}, schema={"record_key": pl.Int64}),
+        on="record_key",
+        how="anti",
+    ).rename({"record_key": "record_id"})
+    for chunk in _chunks(missing.to_dicts()):
+        insert_rows(session, RecordKey, chunk)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def pending_count(engine: Engine) -> int:
+    """Accepted records without a link yet."""
+    with session_scope(engine) as session:
+        return len(_pending_ids(session))
+
+
+def _pending_ids(session: Session) -> list[int]:
+    return [
+        row[0]
+        for row in session.execute(
+            select(SourceRecord.id)
+            .outerjoin(RecordLink, RecordLink.record_id == SourceRecord.id)
+            .where(RecordLink.record_id.is_(None))
+            .order_by(SourceRecord.id)
+        )
+    ]
+
+
+def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
+    """Link every accepted record: train, store the model, rewrite what changed."""
+    records = load_records(engine, keyring)
+    cipher = FieldCipher(keyring)
+    with session_scope(engine) as session:
+        same, different = _decisions(session)
+        pending = len(_pending_ids(session))
+    result = link_records(
+        linkage_input(records), same=same, different=different, key_secret=_key_secret(cipher)
     )
+    now = datetime.datetime.now(datetime.UTC)
+    with session_scope(engine) as session:
+        written = _apply(session, cipher, records, result, scope=None, now=now)
+        saved = _save_model(session, result, now)
+    stats = {**_public(result.stats), "model_saved": saved}
+    return LinkReport(
+        records.height,
+        result.clusters["cluster_id"].n_unique(),
+        written.review_pairs,
+        result.flags.height,
+        stats,
+        mode="full",
+        pending=pending,
+        persons_written=written.persons_written,
+        persons_removed=written.persons_removed,
+        events=written.events,
+    )
+
+
+def _public(stats: Mapping[str, object]) -> dict[str, object]:
+    """Stats for a report: the model and its term frequencies stay in the database."""
+    return {k: v for k, v in stats.items() if k not in ("model", "term_frequencies")}
+
+
+def _candidates(session: Session, keys: pl.DataFrame) -> set[int]:
+    """Records sharing a blocking key with a pending record, as a full run would pair them.
+
+    A pending record needing a link meets every record with one of its keys; a
+    pending record with a valid number only the records that need a link.
+    """
+    found: set[int] = set()
+    for needs_link, restrict in ((True, False), (False, True)):
+        side = keys.filter(pl.col("needs_link") == needs_link)
+        for column in BLOCKING_KEY_COLUMNS:
+            values = sorted(set(side[column].drop_nulls().to_list()))
+            target = getattr(RecordKey, column)
+            for chunk in _chunks(values):
+                statement = select(RecordKey.record_id).where(target.in_(chunk))
+                if restrict:
+                    statement = statement.where(RecordKey.needs_link)
+                found.update(row[0] for row in session.execute(statement))
+    return found
+
+
+def _persons_of(session: Session, record_ids: Iterable[int]) -> set[str]:
+    ids = sorted(set(record_ids))
+    return {
+        row[0]
+        for chunk in _chunks(ids)
+        for row in session.execute(
+            select(RecordLink.person_id).where(RecordLink.record_id.in_(chunk))
+        )
+    }
+
+
+def _records_of(session: Session, persons: Iterable[str]) -> set[int]:
+    ids = sorted(set(persons))
+    return {
+        row[0]
+        for chunk in _chunks(ids)
+        for row in session.execute(
+            select(RecordLink.record_id).where(RecordLink.person_id.in_(chunk))
+        )
+    }
+
+
+def _scope(
+    session: Session, pending: pl.DataFrame, keys: pl.DataFrame, decided: pl.DataFrame
+) -> set[str]:
+    """The persons pending records may belong to, or that decisions tie them to."""
+    persons: set[str] = set()
+    indexes = sorted(set(pending["identity_index"].drop_nulls().to_list()))
+    for chunk in _chunks(indexes):
+        persons.update(
+            row[0]
+            for row in session.execute(
+                select(RecordLink.person_id)
+                .join(SourceRecord, SourceRecord.id == RecordLink.record_id)
+                .where(SourceRecord.identity_index.in_(chunk))
+            )
+        )
+    persons |= _persons_of(session, _candidates(session, keys))
+    # Clerks' decisions about records in scope bring the other side's person along.
+    for _ in range(2):
+        records = _records_of(session, persons) | set(pending["record_key"].to_list())
+        partners = {
+            other
+            for left, right in decided.iter_rows()
+            for mine, other in ((left, right), (right, left))
+            if mine in records
+        }
+        more = _persons_of(session, partners) - persons
+        if not more:
+            break
+        persons |= more
+    return persons
+
+
+def link_pending(engine: Engine, keyring: KeyRing) -> LinkReport:
+    """Link the records that have no link yet, rewriting only the persons they touch.
+
+    With nothing pending this reads one query and returns. Without a stored model
+    (no full run yet, or one with nothing to train on) it is a full run.
+    """
+    cipher = FieldCipher(keyring)
+    with session_scope(engine) as session:
+        pending_ids = _pending_ids(session)
+        if not pending_ids:
+            return LinkReport(0, 0, 0, 0, {}, mode="nothing")
+        stored = _load_model(session)
+        has_persons = session.scalar(select(Person.id).limit(1)) is not None
+        same, different = _decisions(session)
+    if stored is None or not has_persons:
+        return link_all(engine, keyring)
+    model, frequencies = stored
+    secret = _key_secret(cipher)
+    pending = load_records(engine, keyring, pending_ids)
+    keys = blocking_keys(linkage_input(pending), secret)
+    with session_scope(engine) as session:
+        persons = _scope(session, pending, keys, pl.concat([same, different]))
+        scope_ids = _records_of(session, persons) | set(pending_ids)
+    records = load_records(engine, keyring, sorted(scope_ids))
+    result = link_records(
+        linkage_input(records),
+        model=model,
+        term_frequencies=frequencies,
+        same=same,
+        different=different,
+        key_secret=secret,
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    with session_scope(engine) as session:
+        written = _apply(session, cipher, records, result, scope=sorted(persons), now=now)
+    return LinkReport(
+        records.height,
+        result.clusters["cluster_id"].n_unique(),
+        written.review_pairs,
+        result.flags.height,
+        {**_public(result.stats), "persons_in_scope_before": len(persons)},
+        mode="incremental",
+        pending=len(pending_ids),
+        persons_written=written.persons_written,
+        persons_removed=written.persons_removed,
+        events=written.events,
+    )
+
+
+# --------------------------------------------------------------------------- clerical review
+
+
+class ReviewError(ValueError):
+    """A review request that cannot be done (unknown pair, bad decision or status)."""
+
+
+_DECISIONS: Final = ("same", "different")
+_STATUSES: Final = ("pending", "same", "different", "all")
+
+
+def _masked_name(name: str | None) -> str | None:
+    """First character and a star: enough to tell 张 from 王 on a screen, no more."""
+    return None if not name else name[0] + "*"
+
+
+def list_pairs(
+    engine: Engine, keyring: KeyRing, *, status: str = "pending", limit: int = 100
+) -> list[dict[str, object]]:
+    """Review pairs with both records side by side, identity numbers and names masked.
+
+    Most probable first. Only masked values leave this function: it feeds a
+    terminal and a JSON pipe, where a clear number would be a leak.
+    """
+    if status not in _STATUSES:
+        raise ReviewError(f"status must be one of {', '.join(_STATUSES)}")
+    statement = select(ReviewPair).order_by(ReviewPair.probability.desc(), ReviewPair.id)
+    if status != "all":
+        statement = statement.where(ReviewPair.status == status)
+    with session_scope(engine) as session:
+        pairs = session.scalars(statement.limit(limit)).all()
+        ids = sorted({p.record_l for p in pairs} | {p.record_r for p in pairs})
+        records = {
+            row.id: row
+            for chunk in _chunks(ids)
+            for row in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(chunk)))
+        }
+        cipher = FieldCipher(keyring)
+        out: list[dict[str, object]] = []
+        for pair in pairs:
+            sides: dict[str, object] = {}
+            for side, key in (("left", pair.record_l), ("right", pair.record_r)):
+                record = records[key]
+                number = (
+                    None
+                    if record.identity_token is None
+                    else cipher.decrypt(record.identity_token, context=IDENTITY_CONTEXT)
+                )
+                sides[side] = {
+                    "record_id": record.id,
+                    "department": record.department,
+                    "name": _masked_name(record.name),
+                    "sex": record.sex,
+                    "birth_date": None
+                    if record.birth_date is None
+                    else record.birth_date.isoformat(),
+                    "identity_number": None if not number else mask(number),
+                    "identity_status": record.identity_status,
+                }
+            out.append(
+                {
+                    "id": pair.id,
+                    "probability": pair.probability,
+                    "status": pair.status,
+                    "decided_by": pair.decided_by,
+                    **sides,
+                }
+            )
+    return out
+
+
+def decide(engine: Engine, pair_id: int, decision: str, *, by: str) -> None:
+    """Record a clerk's decision on a pair; both kinds of linking honour it from then on.
+
+    ``same`` puts the two records in one person (method ``clerical``) unless they
+    carry two different valid numbers; ``different`` keeps them apart however high
+    they score. A decision can be changed (by deciding again), never un-decided
+    back to the queue: a decided pair is never re-queued.
+    """
+    if decision not in _DECISIONS:
+        raise ReviewError("the decision is 'same' or 'different'")
+    if not by.strip() or len(by) > 64:
+        raise ReviewError("--by names the clerk (1 to 64 characters)")
+    with session_scope(engine) as session:
+        pair = session.get(ReviewPair, pair_id)
+        if pair is None:
+            raise ReviewError(f"no review pair {pair_id}")
+        pair.status = decision
+        pair.decided_by = by.strip()
+        pair.decided_at = datetime.datetime.now(datetime.UTC)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -26,7 +27,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hukou.db.base import Base
 
-__all__ = ["Batch", "Person", "QuarantinedRow", "RecordLink", "ReviewPair", "SourceRecord"]
+__all__ = [
+    "Batch",
+    "LinkageModel",
+    "OutboxCursor",
+    "OutboxEvent",
+    "Person",
+    "QuarantinedRow",
+    "RecordKey",
+    "RecordLink",
+    "ReviewPair",
+    "SourceRecord",
+]
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for millions.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -143,3 +155,84 @@ class ReviewPair(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | same | different
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordKey(Base):
+    """A linked record's blocking keys, as keyed digests, for incremental candidate search.
+
+    Incremental linking must find the records a new record would have been compared
+    with in a full run (the same blocking keys) without decrypting every identity
+    number in the registry. Each key is the first 16 hex characters of a keyed
+    SHA-256 (the secret derives from the blind-index key), so the table reveals no
+    number, name or date; equal keys still meet in an ``IN`` query. Written once per
+    record, when it is first linked: a record never changes.
+    """
+
+    __tablename__ = "registry_record_key"
+
+    record_id: Mapped[int] = mapped_column(
+        _BigId, ForeignKey("registry_record.id"), primary_key=True, autoincrement=False
+    )
+    # Lacks a valid number: the blocking rules pair it with any record sharing a key;
+    # a record with a valid number only meets such records.
+    needs_link: Mapped[bool] = mapped_column(Boolean)
+    k_birth: Mapped[str | None] = mapped_column(String(16))
+    k_hanzi_year: Mapped[str | None] = mapped_column(String(16))
+    k_n14: Mapped[str | None] = mapped_column(String(16))
+    k_n7_18: Mapped[str | None] = mapped_column(String(16))
+    k_n6_15: Mapped[str | None] = mapped_column(String(16))
+    k_py6: Mapped[str | None] = mapped_column(String(16))
+    k_py15: Mapped[str | None] = mapped_column(String(16))
+
+
+class LinkageModel(Base):
+    """The probabilistic model of a full linking run, reused by incremental runs.
+
+    EM on a handful of new records would learn nothing (or nonsense); the model
+    trained on the whole registry is kept (Splink settings with every m and u, as
+    JSON) with the term frequencies it was trained with (Parquet bytes), so that a
+    small batch is scored exactly as the full run scored it. In a table, not a
+    file, so that every PostgreSQL deployment node sees the same model.
+    """
+
+    __tablename__ = "registry_linkage_model"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    records: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[str] = mapped_column(Text)  # Splink settings JSON (trained)
+    term_frequencies: Mapped[bytes] = mapped_column(LargeBinary)  # Parquet: column, value, tf
+
+
+class OutboxEvent(Base):
+    """A change of a person other capabilities and departments subscribe to.
+
+    ``dedupe_key`` is unique: the same fact (a death reported by two departments,
+    or linking run twice) is written once. ``payload`` holds codes and the person
+    id only, never a clear identity number, phone or name.
+    """
+
+    __tablename__ = "registry_outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_registry_outbox_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    person_id: Mapped[str] = mapped_column(String(24))  # no FK: a merged person's id goes away
+    occurred_on: Mapped[datetime.date | None] = mapped_column(Date)
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    batch_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+
+
+class OutboxCursor(Base):
+    """How far a subscriber has read the outbox (its last acknowledged event id)."""
+
+    __tablename__ = "registry_outbox_cursor"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(_BigId)
+    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
