@@ -56,3 +56,18 @@ def test_evidence_from_a_record() -> None:
     assert {e.since for e in found} == {D(2024, 5, 1)}
     assert division_in_address("上海市浦东新区张江路1号") == "310115"
     assert evidence_from("tax", {"address": "no place"}, D(2025, 1, 1)) == []
+
+
+def test_a_later_lease_supersedes_an_earlier_one() -> None:
+    stale = Evidence("320505", "residence_division", 1.0, D(2024, 3, 1), "housing")
+    stale_address = Evidence("320505", "address", 0.7, D(2024, 3, 1), "housing")
+    current = Evidence("320583", "residence_division", 1.0, D(2025, 6, 1), "housing")
+    residence = infer_residence([stale, stale_address, current])
+    assert residence is not None
+    assert residence.division == "320583"
+    assert residence.confidence == 1.0  # the stale lease no longer dilutes it
+    # Two leases in one district: both count (nothing to supersede).
+    same = Evidence("320583", "residence_division", 1.0, D(2024, 3, 1), "housing")
+    both = infer_residence([same, current])
+    assert both is not None
+    assert both.since == D(2024, 3, 1)

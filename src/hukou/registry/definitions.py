@@ -4,6 +4,14 @@ Departments count "residents" differently. Each definition here is computed from
 same registry facts (inferred residence, contribution months, employment history),
 so that when two departments disagree about a person, the disagreement is about the
 rule, which is written down, and not about the data.
+
+A residence borrowed from the household (``Residence.source == "household"``, see
+:func:`hukou.registry.residence.propagate_household`) counts for 常住人口: the infant
+or grandparent of a family that has lived here six months lives here too, and the
+census counts household members where the household lives. The other two
+definitions do not read residence at all: 参保 is contributions, 随迁子女 is the
+parent's employment (a child placed here only by the household still needs a parent
+lawfully employed here for three years).
 """
 
 from __future__ import annotations
@@ -35,6 +43,12 @@ def resident_population(residence: Residence | None, *, city: str, today: dateti
     True
     >>> resident_population(r, city="320500", today=datetime.date(2025, 3, 1))
     False
+
+    A residence borrowed from the household counts the same way (since the donors'):
+
+    >>> infant = Residence("320583", 0.5, datetime.date(2023, 4, 1), "341221", "household")
+    >>> resident_population(infant, city="320500", today=datetime.date(2025, 12, 31))
+    True
     """
     if residence is None or not in_city(residence.division, city):
         return False

@@ -7,6 +7,13 @@ address, an elderly subsidy's address, the employer's district. Each is evidence
 a weight (how strongly it says "lives here") and a date; the inferred residence is
 the division with the most weight, the confidence its share of all weight, and
 "since" the earliest date of the evidence for it.
+
+A person with no evidence of their own that says where they *live* (an infant, an
+elderly parent, a spouse who neither works nor signs the lease) would otherwise be
+placed by the hukou or by an employer's district. :func:`propagate_household` gives
+such a person the well-evidenced residence of the household they belong to (the same
+户 in the register, the same lease, the same address, a pupil's guardian), with a lower
+confidence and ``source = "household"``, for a whole registry at once.
 """
 
 from __future__ import annotations
@@ -16,15 +23,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import polars as pl
+
 from hukou.standards import divisions
 
 __all__ = [
+    "HOUSEHOLD_FACTOR",
+    "LIVING_KINDS",
     "WEIGHTS",
     "Evidence",
     "Residence",
     "division_in_address",
     "evidence_from",
     "infer_residence",
+    "lives_by_own_evidence",
+    "propagate_household",
 ]
 
 # How strongly each kind of evidence says "this person lives in this division".
@@ -38,6 +51,13 @@ WEIGHTS: Mapping[str, float] = {
     "registered_division": 0.2,
     "employer_division": 0.15,
 }
+# The kinds of evidence that say where the person *lives* (as opposed to where they
+# work, or where their hukou is): a person with one of these has evidence of their own.
+LIVING_KINDS = frozenset({"residence_division", "care_division", "address"})
+# A residence borrowed from the household is less sure than the donors' own: people
+# registered or named together do not always live together (an adult child
+# registered with the parents, a grandparent back in the home county).
+HOUSEHOLD_FACTOR = 0.6
 # Fields holding a date that says since when the evidence holds, by preference.
 _SINCE_FIELDS = ("lease_start", "filing_date", "enrol_date", "pension_insured_since")
 
@@ -61,6 +81,10 @@ class Residence:
     confidence: float
     since: datetime.date
     registered_division: str | None
+    # "evidence": some evidence of where the person lives (a lease, an address, a filing);
+    # "work": only an employer's district; "hukou": only the household register's word;
+    # "household": borrowed from the household (see propagate_household).
+    source: str = "evidence"
 
     @property
     def registered_elsewhere(self) -> bool | None:
@@ -150,6 +174,7 @@ def infer_residence(
             "register",
         )
         evidence = [*evidence, hukou]
+    evidence = _without_superseded_leases(evidence)
     if not evidence:
         return None
     weight: dict[str, float] = {}
@@ -161,4 +186,154 @@ def infer_residence(
         earliest[item.division] = min(earliest.get(item.division, item.since), item.since)
     best = max(weight, key=lambda d: (weight[d], latest[d], d))
     total = sum(weight.values())
-    return Residence(best, round(weight[best] / total, 3), earliest[best], registered_division)
+    return Residence(
+        best,
+        round(weight[best] / total, 3),
+        earliest[best],
+        registered_division,
+        _source(evidence),
+    )
+
+
+def lives_by_own_evidence(evidence: Sequence[Evidence]) -> bool:
+    """Whether any evidence says where the person lives (not where they work or are registered).
+
+    This is the ``own_evidence`` column :func:`propagate_household` expects.
+    """
+    return any(item.kind in LIVING_KINDS for item in evidence)
+
+
+def _source(evidence: Sequence[Evidence]) -> str:
+    if lives_by_own_evidence(evidence):
+        return "evidence"
+    if any(item.kind == "employer_division" for item in evidence):
+        return "work"
+    return "hukou"
+
+
+def _without_superseded_leases(evidence: Sequence[Evidence]) -> Sequence[Evidence]:
+    """Drop a registered lease that a later lease of the same person supersedes.
+
+    A household that moves often leaves the old lease unended in the housing system
+    (``stale_lease``): both leases are "running", both say "lives here" with full
+    weight. The one that started later is where the person moved to; the earlier one
+    is history (and :mod:`hukou.registry.quality` flags it ``lease_superseded``).
+    """
+    leases = [e for e in evidence if e.department == "housing" and e.kind == "residence_division"]
+    if len({e.division for e in leases}) < 2:
+        return evidence
+    latest = max(e.since for e in leases)
+    stale = {e.since for e in leases if e.since < latest}
+    return [e for e in evidence if not (e.department == "housing" and e.since in stale)]
+
+
+# The columns propagate_household reads and writes, with their types.
+_HOUSEHOLD_INPUT = {
+    "person_id": pl.String,
+    "household_key": pl.String,
+    "division": pl.String,
+    "confidence": pl.Float64,
+    "own_evidence": pl.Boolean,
+}
+
+
+def propagate_household(
+    people: pl.DataFrame, *, factor: float = HOUSEHOLD_FACTOR, min_confidence: float = 0.5
+) -> pl.DataFrame:
+    """Give members without evidence of their own their household's well-evidenced residence.
+
+    ``people`` has one row per person and household key: ``person_id``,
+    ``household_key`` (a 户号 from the register, a lease's contract number, a normalised
+    address, a pupil's guardian …, each prefixed by its kind so that keys of different
+    kinds never collide; null when none), ``division`` and ``confidence`` (the person's
+    own inferred residence, null when none), ``own_evidence`` (whether that residence
+    rests on evidence of where the person lives, :func:`lives_by_own_evidence`). A
+    person may have several rows (several keys) and must have the same division,
+    confidence and own_evidence on each.
+
+    Donors are members with own evidence and ``confidence >= min_confidence``. A key's
+    residence is the division with the most donor confidence; its confidence is that
+    division's share of the donors' confidence times their mean confidence for it. A
+    member without own evidence takes the residence of their best key (highest
+    confidence, then the key, for determinism) at ``factor`` times that confidence,
+    with ``source = "household"``; everyone else keeps their own (``source`` "own",
+    or null when they have no residence at all).
+
+    With an optional ``since`` column (date: since when the person's residence holds),
+    a borrowed residence holds since the earliest ``since`` of the donors for it, and
+    the output keeps the column (公安 常住人口 counts six months from it).
+
+    Returns one row per person: ``person_id``, ``division``, ``confidence``,
+    ``source`` and ``household_key`` (the key the residence was borrowed through),
+    and ``since`` when given.
+    Columnar throughout: a million persons is a few group-bys and joins.
+
+    >>> frame = pl.DataFrame({
+    ...     "person_id": ["head", "infant"], "household_key": ["lease:1", "lease:1"],
+    ...     "division": ["320583", "341221"], "confidence": [0.9, 1.0],
+    ...     "own_evidence": [True, False]})
+    >>> out = propagate_household(frame).sort("person_id")
+    >>> out.select("person_id", "division", "source").rows()
+    [('head', '320583', 'own'), ('infant', '320583', 'household')]
+    """
+    missing = [name for name in _HOUSEHOLD_INPUT if name not in people.columns]
+    if missing:
+        raise ValueError(f"propagate_household: missing columns {missing}")
+    dated = "since" in people.columns
+    rows = people.select(
+        *(pl.col(name).cast(dtype) for name, dtype in _HOUSEHOLD_INPUT.items()),
+        pl.col("since").cast(pl.Date) if dated else pl.lit(None, dtype=pl.Date).alias("since"),
+    ).with_columns(pl.col("own_evidence").fill_null(value=False))
+    donors = rows.filter(
+        pl.col("own_evidence")
+        & pl.col("household_key").is_not_null()
+        & pl.col("division").is_not_null()
+        & (pl.col("confidence") >= min_confidence)
+    ).unique(["household_key", "person_id"])
+    votes = donors.group_by("household_key", "division").agg(
+        pl.col("confidence").sum().alias("weight"),
+        pl.col("confidence").mean().alias("mean"),
+        pl.col("since").min().alias("household_since"),
+    )
+    households = (
+        votes.with_columns(share=pl.col("weight") / pl.col("weight").sum().over("household_key"))
+        .sort(["household_key", "weight", "division"], descending=[False, True, False])
+        .unique("household_key", keep="first")
+        .select(
+            "household_key",
+            pl.col("division").alias("household_division"),
+            (pl.col("share") * pl.col("mean") * factor).alias("household_confidence"),
+            "household_since",
+        )
+    )
+    borrowed = (
+        rows.filter(~pl.col("own_evidence"))
+        .join(households, on="household_key", how="inner")
+        .sort(
+            ["person_id", "household_confidence", "household_key"],
+            descending=[False, True, False],
+        )
+        .unique("person_id", keep="first")
+        .select(
+            "person_id",
+            pl.col("household_division").alias("division"),
+            pl.col("household_confidence").round(3).alias("confidence"),
+            pl.lit("household").alias("source"),
+            "household_key",
+            pl.col("household_since").alias("since"),
+        )
+    )
+    own = (
+        rows.unique("person_id", keep="first")
+        .join(borrowed.select("person_id"), on="person_id", how="anti")
+        .select(
+            "person_id",
+            "division",
+            "confidence",
+            pl.when(pl.col("division").is_not_null()).then(pl.lit("own")).alias("source"),
+            pl.lit(None, dtype=pl.String).alias("household_key"),
+            "since",
+        )
+    )
+    result = pl.concat([own, borrowed], how="vertical").sort("person_id")
+    return result if dated else result.drop("since")
