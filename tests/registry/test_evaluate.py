@@ -84,7 +84,7 @@ def _store_flags(engine: Engine, *, drop: frozenset[str] = frozenset()) -> None:
 def test_every_defect_kind_is_accounted_for(linked: Engine, city: Path) -> None:
     scores = evaluate(linked, city / "truth")
     truth = pl.read_parquet(city / "truth" / "records.parquet")
-    assert scores["quality_flags"] == "computed"
+    assert scores["quality_flags"] == "stored"  # link stores the cross-checks' flags
     unresolved = scores["unresolved"]
     assert isinstance(unresolved, int)
     assert scores["error_rate_after"] == unresolved / truth.height
@@ -103,7 +103,13 @@ def test_every_defect_kind_is_accounted_for(linked: Engine, city: Path) -> None:
 
 @pytest.mark.storage
 def test_flags_stored_on_persons_are_used(linked: Engine, city: Path) -> None:
+    by_link = evaluate(linked, city / "truth")
+    assert by_link["quality_flags"] == "stored"
+    with session_scope(linked) as session:  # as before link stored any flag
+        session.execute(update(Person).values(flags=None))
     computed = evaluate(linked, city / "truth")
+    assert computed["quality_flags"] == "computed"
+    assert computed["error_rate_after"] == by_link["error_rate_after"]
     _store_flags(linked)
     stored = evaluate(linked, city / "truth")
     assert stored["quality_flags"] == "stored"

@@ -101,7 +101,8 @@ def _stored(engine: Engine) -> tuple[list[tuple[str, int]], list[tuple[str, str]
 
 @pytest.mark.storage
 def test_stored_and_replaced_household_by_household(engine: Engine) -> None:
-    store_households(engine, *households_frame(FAMILY))
+    with session_scope(engine) as session:
+        store_households(session, *households_frame(FAMILY))
     assert _stored(engine)[0] == [("H1", 3), ("H2", 3)]
     # P3 moves from H1 to a new household H4: only H1 and H4 are rewritten.
     moved = FAMILY.with_columns(
@@ -112,12 +113,13 @@ def test_stored_and_replaced_household_by_household(engine: Engine) -> None:
     )
     households, members = households_frame(moved)
     touched = {"H1", "H4"}
-    store_households(
-        engine,
-        households.filter(pl.col("household_number").is_in(touched)),
-        members.filter(pl.col("household_number").is_in(touched)),
-        replace=touched,
-    )
+    with session_scope(engine) as session:
+        store_households(
+            session,
+            households.filter(pl.col("household_number").is_in(touched)),
+            members.filter(pl.col("household_number").is_in(touched)),
+            replace=touched,
+        )
     stored_households, stored_members = _stored(engine)
     assert stored_households == [("H1", 2), ("H2", 3), ("H4", 1)]
     assert ("H4", "P3") in stored_members

@@ -9,7 +9,8 @@ household (集体户) has none, and neither has a family whose head has died and
 yet been replaced — both are facts the window clerk should see.
 
 :func:`households_frame` is pure (Polars in, Polars out) so that a million persons
-cost one pass; :func:`store_households` replaces the rows of the households given.
+cost one pass; :func:`store_households` replaces the rows of the households given, in the caller's
+transaction (the registry's link writes persons and households together).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import datetime
 from collections.abc import Collection
 
 import polars as pl
-from sqlalchemy import Boolean, DateTime, Engine, Index, Integer, String, Text, delete
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, delete
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from hukou.db import Base, session_scope
+from hukou.db import Base
 from hukou.db.bulk import insert_rows
 
 __all__ = [
@@ -128,13 +129,14 @@ def households_frame(persons: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
 
 
 def store_households(
-    engine: Engine,
+    session: Session,
     households: pl.DataFrame,
     members: pl.DataFrame,
     *,
     replace: Collection[str] | None = None,
 ) -> None:
-    """Write households and members; ``replace``: the numbers to rewrite (``None``: all).
+    """Write households and members in ``session``; ``replace``: the numbers to rewrite
+    (``None``: all). ``households`` and ``members`` hold the rows of those numbers.
 
     An incremental link passes the household numbers its touched persons had before
     and have now, so a person who moved out leaves the old household in the same
@@ -143,19 +145,18 @@ def store_households(
     now = datetime.datetime.now(datetime.UTC)
     rows = households.with_columns(pl.lit(now).alias("updated_at")).to_dicts()
     member_rows = members.to_dicts()
-    with session_scope(engine) as session:
-        if replace is None:
-            session.execute(delete(HouseholdMember))
-            session.execute(delete(Household))
-        else:
-            numbers = sorted(set(replace))
-            for start in range(0, len(numbers), _CHUNK):
-                chunk = numbers[start : start + _CHUNK]
-                session.execute(
-                    delete(HouseholdMember).where(HouseholdMember.household_number.in_(chunk))
-                )
-                session.execute(delete(Household).where(Household.household_number.in_(chunk)))
-        for start in range(0, len(rows), _CHUNK):
-            insert_rows(session, Household, rows[start : start + _CHUNK])
-        for start in range(0, len(member_rows), _CHUNK):
-            insert_rows(session, HouseholdMember, member_rows[start : start + _CHUNK])
+    if replace is None:
+        session.execute(delete(HouseholdMember))
+        session.execute(delete(Household))
+    else:
+        numbers = sorted(set(replace))
+        for start in range(0, len(numbers), _CHUNK):
+            chunk = numbers[start : start + _CHUNK]
+            session.execute(
+                delete(HouseholdMember).where(HouseholdMember.household_number.in_(chunk))
+            )
+            session.execute(delete(Household).where(Household.household_number.in_(chunk)))
+    for start in range(0, len(rows), _CHUNK):
+        insert_rows(session, Household, rows[start : start + _CHUNK])
+    for start in range(0, len(member_rows), _CHUNK):
+        insert_rows(session, HouseholdMember, member_rows[start : start + _CHUNK])

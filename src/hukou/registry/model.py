@@ -125,6 +125,8 @@ class Person(Base):
     residence_confidence: Mapped[float | None] = mapped_column(Float)
     residence_since: Mapped[datetime.date | None] = mapped_column(Date)
     registered_elsewhere: Mapped[bool | None] = mapped_column(Boolean)  # 人户分离
+    # evidence | work | hukou | household (lent by the household, see residence.py)
+    residence_source: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
 
 

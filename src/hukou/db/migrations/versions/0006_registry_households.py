@@ -1,4 +1,4 @@
-"""registry: households (户) and their members
+"""registry: households (户) and their members; where a person's residence comes from
 
 Revision ID: 0006
 Revises: 0005
@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("registry_person", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("residence_source", sa.String(length=16), nullable=True))
     op.create_table(
         "registry_household",
         sa.Column("household_number", sa.String(length=40), nullable=False),
@@ -47,3 +49,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_registry_household_member_person_id")
     op.drop_table("registry_household_member")
     op.drop_table("registry_household")
+    with op.batch_alter_table("registry_person", schema=None) as batch_op:
+        batch_op.drop_column("residence_source")
