@@ -117,10 +117,16 @@ def main() -> None:
     print(
         f"city: {people:,} people; {rows:,} feed rows; {os.cpu_count()} cores; {url.split(':')[0]}"
     )
+    phases = ", ".join(
+        f"{name} {value:.1f} s"
+        for name in ("load", "persons", "write")
+        if isinstance(value := linked.stats.get(f"seconds_{name}"), float)
+    )
     print(
         f"ingest {ingest_seconds:.1f} s ({rows / ingest_seconds:,.0f} rows/s, "
         f"{args.workers} workers); link + golden {link_seconds:.1f} s "
-        f"(linkage engine {engine_seconds:.1f} s); total {ingest_seconds + link_seconds:.1f} s; "
+        f"(linkage engine {engine_seconds:.1f} s, {phases}); "
+        f"total {ingest_seconds + link_seconds:.1f} s; "
         f"{linked.persons:,} persons; peak {pipeline_peak:.2f} GiB"
     )
     pairwise = scores["pairwise"]

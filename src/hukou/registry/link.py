@@ -28,6 +28,7 @@ import datetime
 import hashlib
 import io
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -608,6 +609,8 @@ class _Written:
     persons_removed: int = 0
     events: int = 0
     review_pairs: int = 0
+    seconds_persons: float = 0.0  # golden records, residence, flags
+    seconds_write: float = 0.0
 
 
 def _apply(
@@ -630,7 +633,10 @@ def _apply(
     """
     written = _Written()
     members = records.join(result.clusters, on="record_key")
+    started = time.perf_counter()
     rows, numbers = _build_persons(members, result, now)
+    written.seconds_persons = time.perf_counter() - started
+    started = time.perf_counter()
     new_links = members.select(
         "record_key",
         pl.col("cluster_id").map_elements(_person_id, return_dtype=pl.String).alias("person_id"),
@@ -716,6 +722,7 @@ def _apply(
     _store_keys(session, result, full=scope is None)
     written.events = write_events(session, events, now=now)
     _store_households(session, rows, scope=scope)
+    written.seconds_write = time.perf_counter() - started
     return written
 
 
@@ -842,7 +849,9 @@ def _pending_ids(session: Session) -> list[int]:
 
 def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
     """Link every accepted record: train, store the model, rewrite what changed."""
+    started = time.perf_counter()
     records = load_records(engine, keyring)
+    seconds_load = time.perf_counter() - started
     cipher = FieldCipher(keyring)
     with session_scope(engine) as session:
         same, different = _decisions(session)
@@ -854,7 +863,13 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
     with session_scope(engine) as session:
         written = _apply(session, cipher, records, result, scope=None, now=now)
         saved = _save_model(session, result, now)
-    stats = {**_public(result.stats), "model_saved": saved}
+    stats = {
+        **_public(result.stats),
+        "model_saved": saved,
+        "seconds_load": seconds_load,
+        "seconds_persons": written.seconds_persons,
+        "seconds_write": written.seconds_write,
+    }
     return LinkReport(
         records.height,
         result.clusters["cluster_id"].n_unique(),
