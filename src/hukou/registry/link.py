@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
 from hukou.db.bulk import insert_rows
-from hukou.registry.golden import GoldenRecord, Provenance, golden_record
+from hukou.registry.golden import Candidate, Conflict, GoldenRecord, Provenance
+from hukou.registry.golden_frame import iter_golden_frames
 from hukou.registry.households import HouseholdMember, households_frame, store_households
 from hukou.registry.ingest import IDENTITY_CONTEXT
 from hukou.registry.linkage import (
@@ -89,6 +90,8 @@ __all__ = [
 # Chunk size for IN lists and bulk writes (SQLite allows 32,766 bound parameters).
 _CHUNK: Final = 1000
 _PERSON_IDENTITY_CONTEXT: Final = "registry.person.identity_number"
+# Records per slice of persons built and written together (bounds the golden JSON held).
+_SLICE_RECORDS: Final = 300_000
 # Columns of a person row compared to decide whether it changed (not updated_at, not
 # the identity token: SM4-GCM tokens differ at each encryption of the same number).
 _COMPARED: Final = (
@@ -249,48 +252,6 @@ def _residence(members: Sequence[Member], golden: GoldenRecord) -> Residence | N
     return infer_residence(evidence, hukou.value, registered_since=since)
 
 
-def _json(value: object) -> object:
-    return value.isoformat() if isinstance(value, datetime.date) else value
-
-
-def _golden_json(golden: GoldenRecord) -> str:
-    return json.dumps(
-        {
-            name: {
-                "value": _json(c.value),
-                "department": c.provenance.department,
-                "batch_id": c.provenance.batch_id,
-                "file": c.provenance.file_name,
-                "position": c.provenance.position,
-                "as_of": c.provenance.as_of.isoformat(),
-                "rank": c.rank,
-            }
-            for name, c in golden.values.items()
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
-
-
-def _conflicts_json(golden: GoldenRecord) -> str | None:
-    if not golden.conflicts:
-        return None
-    return json.dumps(
-        [
-            {
-                "field": c.field,
-                "chosen": c.chosen.provenance.department,
-                "others": [
-                    {"department": o.provenance.department, "position": o.provenance.position}
-                    for o in c.others
-                ],
-            }
-            for c in golden.conflicts
-        ],
-        ensure_ascii=False,
-    )
-
-
 def _chunks(rows: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -308,31 +269,46 @@ class ClusterRecords:
     """
 
     record_ids: list[int]
-    provenances: list[Provenance]
-    fields: list[dict[str, object]]  # standard fields, with name, sex and birth date
+    departments: list[str]
+    as_of: list[datetime.date]
+    fields: list[dict[str, object]]  # standard fields as ingest stored them
     numbers: list[tuple[str, str | None]]  # valid identity numbers and their index
 
 
+@dataclass(frozen=True, slots=True)
+class GoldenView:
+    """One cluster's golden record as :mod:`hukou.registry.golden_frame` computed it.
+
+    ``golden`` and ``conflicts`` are the JSON texts stored on the person. ``record``
+    holds, as a :class:`GoldenRecord`, only what the cross-checks and residence
+    inference read (:data:`_CHECKED_FIELDS` and the name conflict), decoded from that
+    JSON in one vectorised pass instead of a ``json.loads`` per person. ``household``
+    holds the golden household fields (:data:`_HOUSEHOLD_FIELDS`).
+    """
+
+    golden: str
+    conflicts: str | None
+    record: GoldenRecord
+    household: dict[str, str | None]
+
+
 def build_person(
-    cluster_id: str, cluster: ClusterRecords, context: PersonContext
+    cluster_id: str, cluster: ClusterRecords, view: GoldenView, context: PersonContext
 ) -> tuple[dict[str, object], str | None]:
     """The person row of one cluster, and its valid identity number (to encrypt).
 
     The one place where a cluster's records become a person: golden record, linkage
     and data-quality flags, residence from the person's own evidence. Pure (no
     database), so full and incremental runs build persons alike. The row has every
-    ``registry_person`` column except ``identity_token``; the number is returned
-    apart, to be encrypted only if the row is written.
+    ``registry_person`` column except ``identity_token``, plus the golden household
+    fields as ``_household_number`` … (for households and residence lent by them,
+    dropped before writing); the number is returned apart, to be encrypted only if
+    the row is written.
     """
-    golden = golden_record(
-        list(zip(cluster.provenances, cluster.fields, strict=True)), context.authority
-    )
+    golden = view.record
     number, index = _person_number(cluster.numbers)
     birth = golden.value("birth_date")
-    members = [
-        (p.department, values, p.as_of)
-        for p, values in zip(cluster.provenances, cluster.fields, strict=True)
-    ]
+    members = list(zip(cluster.departments, cluster.fields, cluster.as_of, strict=True))
     residence = _residence(members, golden)
     flags: list[object] = list(context.flags.get(cluster_id, ()))
     flags.extend(
@@ -345,8 +321,8 @@ def build_person(
         "name": golden.value("name"),
         "sex": golden.value("sex"),
         "birth_date": birth if isinstance(birth, datetime.date) else None,
-        "golden": _golden_json(golden),
-        "conflicts": _conflicts_json(golden),
+        "golden": view.golden,
+        "conflicts": view.conflicts,
         "flags": json.dumps(flags, ensure_ascii=False) if flags else None,
         "records": len(cluster.record_ids),
         "residence_division": None if residence is None else residence.division,
@@ -357,8 +333,7 @@ def build_person(
         "updated_at": context.now,
     }
     for name in _HOUSEHOLD_FIELDS:
-        value = golden.value(name)
-        row[f"_{name}"] = value if isinstance(value, str) else None
+        row[f"_{name}"] = view.household.get(name)
     return row, number
 
 
@@ -374,46 +349,27 @@ def _person_number(numbers: Sequence[tuple[str, str | None]]) -> tuple[str | Non
 
 def _clusters(members: pl.DataFrame) -> Iterator[tuple[str, ClusterRecords]]:
     """Each cluster's records, from one pass over columns sorted by cluster and record id."""
-    ordered = members.sort("cluster_id", "record_key")
-    columns = ordered.select(
-        "cluster_id",
-        "record_key",
-        "department",
-        "batch_id",
-        "file_name",
-        "position",
-        "as_of",
-        "fields",
-        "name",
-        "sex",
-        "birth_date",
-        "identity_valid",
-        "identity_number",
-        "identity_index",
-    ).iter_rows()
+    columns = (
+        members.sort("cluster_id", "record_key")
+        .select(
+            "cluster_id",
+            "record_key",
+            "department",
+            "as_of",
+            "fields",
+            "identity_valid",
+            "identity_number",
+            "identity_index",
+        )
+        .iter_rows()
+    )
     for cluster_id, rows in groupby(columns, key=itemgetter(0)):
-        cluster = ClusterRecords([], [], [], [])
-        for (
-            _cluster,
-            key,
-            department,
-            batch_id,
-            file_name,
-            position,
-            as_of,
-            text,
-            name,
-            sex,
-            birth,
-            valid,
-            number,
-            index,
-        ) in rows:
+        cluster = ClusterRecords([], [], [], [], [])
+        for _cluster, key, department, as_of, text, valid, number, index in rows:
             cluster.record_ids.append(key)
-            cluster.provenances.append(Provenance(department, batch_id, file_name, position, as_of))
-            values: dict[str, object] = json.loads(text)
-            values.update(name=name, sex=sex, birth_date=birth)
-            cluster.fields.append(values)
+            cluster.departments.append(department)
+            cluster.as_of.append(as_of)
+            cluster.fields.append(json.loads(text))
             if valid and number is not None:
                 cluster.numbers.append((number, index))
         yield str(cluster_id), cluster
@@ -427,76 +383,142 @@ _HOUSEHOLD_FIELDS: Final = (
     "registered_division",
     "registered_address",
 )
+# Golden fields whose chosen candidate the cross-checks read with its department
+# (quality._identity_checks); registered_division comes typed from golden_frame.
+_CHECKED_FIELDS: Final = ("sex", "birth_date")
+_DECODED: Final = pl.Struct(
+    {
+        **{name: pl.Struct({"department": pl.String}) for name in _CHECKED_FIELDS},
+        **{name: pl.Struct({"value": pl.String}) for name in _HOUSEHOLD_FIELDS},
+    }
+)
+_NO_DAY: Final = datetime.date(1, 1, 1)
 
 
-def _build_persons(
-    members: pl.DataFrame, result: LinkageResult, now: datetime.datetime
-) -> tuple[dict[str, dict[str, object]], dict[str, str]]:
-    """Person rows by id, and the valid number of each (for its token).
-
-    After every person is built, a household's well-evidenced residence is lent to
-    its members with no evidence of their own (:func:`propagate_household`); the
-    rows keep their golden household fields (``_household_number`` …) for
-    :func:`_store_households`, which drops them.
-    """
-    flagged = dict(result.flags.group_by("cluster_id").agg(pl.col("reason")).iter_rows())
-    context = PersonContext(
-        authority={spec.department: dict(spec.authority) for spec in load_all()},
-        flags=flagged,
-        now=now,
-    )
-    rows: dict[str, dict[str, object]] = {}
-    numbers: dict[str, str] = {}
-    for cluster_id, cluster in _clusters(members):
-        row, number = build_person(cluster_id, cluster, context)
-        person = str(row["id"])
-        rows[person] = row
-        if number is not None:
-            numbers[person] = number
-    _lend_household_residence(rows)
-    return rows, numbers
+def _candidate(name: str, value: object, department: str | None, rank: int = 0) -> Candidate:
+    return Candidate(name, value, rank, Provenance(department or "", "", "", 0, _NO_DAY))
 
 
-def _lend_household_residence(rows: Mapping[str, dict[str, object]]) -> None:
-    """Members without evidence of where they live take their household's residence."""
-    if not rows:
-        return
-    people = pl.DataFrame(
-        [
-            (
-                person,
-                None if row["_household_number"] is None else f"hh:{row['_household_number']}",
-                row["residence_division"],
-                row["residence_confidence"],
-                row["residence_source"] == "evidence",
-                row["residence_since"],
-            )
-            for person, row in rows.items()
-            if row["_person_status"] in (None, "alive")
-        ],
-        schema={
-            "person_id": pl.String,
-            "household_key": pl.String,
-            "division": pl.String,
-            "confidence": pl.Float64,
-            "own_evidence": pl.Boolean,
-            "since": pl.Date,
-        },
-        orient="row",
-    )
-    lent = propagate_household(people).filter(pl.col("source") == "household")
-    for person, division, confidence, since in lent.select(
-        "person_id", "division", "confidence", "since"
-    ).iter_rows():
-        row = rows[person]
-        registered = row["_registered_division"]
-        row.update(
-            residence_division=division,
-            residence_confidence=confidence,
-            residence_since=since,
-            registered_elsewhere=None if registered is None else registered != division,
-            residence_source="household",
+def _checked_golden(
+    part_row: Mapping[str, Any], conflicts: str | None
+) -> tuple[GoldenRecord, dict[str, str | None]]:
+    """The partial golden record of :class:`GoldenView` and the household fields."""
+    golden = GoldenRecord()
+    for name in ("name", "sex", "birth_date"):
+        if part_row[name] is not None:
+            golden.values[name] = _candidate(name, part_row[name], part_row[f"{name}_department"])
+    hukou = part_row["registered_division"]
+    if hukou is not None:
+        golden.values["registered_division"] = Candidate(
+            "registered_division",
+            hukou,
+            part_row["registered_division_rank"],
+            Provenance("", "", "", 0, part_row["registered_division_as_of"]),
         )
+    if conflicts is not None and '"field": "name"' in conflicts:
+        for entry in json.loads(conflicts):
+            if entry["field"] == "name":
+                chosen = _candidate("name", golden.value("name"), entry["chosen"])
+                others = tuple(
+                    _candidate("name", None, other["department"]) for other in entry["others"]
+                )
+                golden.conflicts.append(Conflict("name", chosen, others))
+    household = {name: part_row[f"_{name}"] for name in _HOUSEHOLD_FIELDS}
+    return golden, household
+
+
+def _persons_of_slice(
+    part: pl.DataFrame, members: pl.DataFrame, context: PersonContext
+) -> Iterator[tuple[dict[str, object], str | None]]:
+    """The person rows of one slice of :func:`iter_golden_frames` (whole clusters)."""
+    decoded = pl.col("golden").str.json_decode(_DECODED)
+    views = part.with_columns(
+        pl.lit(None, dtype=pl.String).alias("name_department"),
+        *(
+            decoded.struct.field(name).struct.field("department").alias(f"{name}_department")
+            for name in _CHECKED_FIELDS
+        ),
+        *(
+            decoded.struct.field(name).struct.field("value").alias(f"_{name}")
+            for name in _HOUSEHOLD_FIELDS
+        ),
+    )
+    inside = members.filter(pl.col("cluster_id").is_in(part["cluster_id"].implode()))
+    for view_row, (cluster_id, cluster) in zip(
+        views.sort("cluster_id").iter_rows(named=True), _clusters(inside), strict=True
+    ):
+        if view_row["cluster_id"] != cluster_id:
+            raise RuntimeError("golden records and clusters out of step")  # a bug, not data
+        record, household = _checked_golden(view_row, view_row["conflicts"])
+        view = GoldenView(view_row["golden"], view_row["conflicts"], record, household)
+        yield build_person(cluster_id, cluster, view, context)
+
+
+def _lent_residences(compact: pl.DataFrame) -> pl.DataFrame:
+    """Persons without evidence of their own who take their household's residence.
+
+    ``compact`` has one row per person (see :func:`_compact`); returns ``person_id``,
+    ``division``, ``confidence``, ``since`` of those lent a residence.
+    """
+    people = compact.filter(
+        pl.col("_person_status").is_null() | (pl.col("_person_status") == "alive")
+    ).select(
+        "person_id",
+        pl.concat_str(pl.lit("hh:"), pl.col("_household_number")).alias("household_key"),
+        pl.col("residence_division").alias("division"),
+        pl.col("residence_confidence").alias("confidence"),
+        (pl.col("residence_source") == "evidence").fill_null(value=False).alias("own_evidence"),
+        pl.col("residence_since").alias("since"),
+    )
+    if people.height == 0:
+        return pl.DataFrame(
+            schema={
+                "person_id": pl.String,
+                "division": pl.String,
+                "confidence": pl.Float64,
+                "since": pl.Date,
+            }
+        )
+    return (
+        propagate_household(people)
+        .filter(pl.col("source") == "household")
+        .select("person_id", "division", "confidence", "since")
+    )
+
+
+_COMPACT_SCHEMA: Final = {
+    "person_id": pl.String,
+    "residence_division": pl.String,
+    "residence_confidence": pl.Float64,
+    "residence_since": pl.Date,
+    "residence_source": pl.String,
+    **{f"_{name}": pl.String for name in _HOUSEHOLD_FIELDS},
+}
+
+
+def _compact(row: Mapping[str, object]) -> tuple[object, ...]:
+    """What households and lent residences need of a person, kept for every person."""
+    return (row["id"], *(row[name] for name in list(_COMPACT_SCHEMA)[1:]))
+
+
+def _lend(row: dict[str, object], division: str, confidence: float, since: object) -> None:
+    registered = row["_registered_division"]
+    row.update(
+        residence_division=division,
+        residence_confidence=confidence,
+        residence_since=since,
+        registered_elsewhere=None if registered is None else registered != division,
+        residence_source="household",
+    )
+
+
+def _may_borrow(row: Mapping[str, object]) -> bool:
+    """Whether household propagation may change this person: no own evidence, a household."""
+    return (
+        row["residence_source"] != "evidence"
+        and row["_household_number"] is not None
+        and row["_person_status"] in (None, "alive")
+    )
 
 
 # --------------------------------------------------------------------------- storage
@@ -613,41 +635,56 @@ class _Written:
     seconds_write: float = 0.0
 
 
-def _apply(
+def _old_person_ids(session: Session, scope: Sequence[str] | None) -> set[str]:
+    if scope is not None:
+        return set(scope)
+    return {row[0] for row in session.execute(select(Person.id))}
+
+
+def _write_persons(
     session: Session,
     cipher: FieldCipher,
-    records: pl.DataFrame,
-    result: LinkageResult,
+    batch: Sequence[tuple[dict[str, object], str | None]],
+    written: _Written,
+    events: list[dict[str, object]],
     *,
-    scope: Sequence[str] | None,
-    now: datetime.datetime,
-) -> _Written:
-    """Write what changed among the persons of ``records``, and the events it makes.
+    before_of: Mapping[str, Mapping[str, object]],
+    baseline: bool,
+) -> None:
+    """Insert or update the persons of ``batch`` whose row changed, and derive their events.
 
-    ``scope`` is the ids of the persons the records belonged to before (``None``:
-    every person, a full run). Persons whose row is unchanged are not written
-    (their ``updated_at`` stays); persons of the scope no record belongs to any
-    more are removed after their links moved. Events compare each written person
-    with its row before (or, for a new id, with the old person most of its
-    records came from); a run on an empty registry is the baseline and emits none.
+    ``before_of`` maps a new person id to the old person most of its records came
+    from (read before anything was written).
     """
-    written = _Written()
-    members = records.join(result.clusters, on="record_key")
-    started = time.perf_counter()
-    rows, numbers = _build_persons(members, result, now)
-    written.seconds_persons = time.perf_counter() - started
-    started = time.perf_counter()
-    new_links = members.select(
-        "record_key",
-        pl.col("cluster_id").map_elements(_person_id, return_dtype=pl.String).alias("person_id"),
-        "method",
-        "probability",
-    )
-    old_links = _old_links(session, None if scope is None else records["record_key"].to_list())
-    old = _old_persons(session, None if scope is None else sorted(set(scope) | set(rows)))
-    baseline = scope is None and not old
-    moves = new_links.join(old_links, on="record_key", how="left")
-    # Where each new person's records came from, most records first (its "before").
+    old = _old_persons(session, sorted(str(row["id"]) for row, _number in batch))
+    inserts: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    for row, number in batch:
+        person = str(row["id"])
+        before = old.get(person)
+        if before is not None and _same(before, row):
+            continue
+        full_row = {
+            **{k: v for k, v in row.items() if not k.startswith("_")},
+            "identity_token": None
+            if number is None
+            else cipher.encrypt(number, context=_PERSON_IDENTITY_CONTEXT),
+        }
+        (inserts if before is None else updates).append(full_row)
+        if not baseline:
+            events.extend(derive_events(person, before or before_of.get(person), row))
+    for chunk in _chunks(inserts):
+        insert_rows(session, Person, chunk)
+    for chunk in _chunks(updates):
+        session.execute(update(Person), list(chunk))
+    written.persons_written += len(inserts) + len(updates)
+
+
+def _origins(
+    moves: pl.DataFrame,
+) -> tuple[dict[str, str], dict[str, list[str]], dict[str, list[str]]]:
+    """Where each new person's records came from: the old person most of them belonged
+    to (its "before"), and the merges and splits among them."""
     origins = (
         moves.filter(pl.col("old_person_id").is_not_null())
         .group_by("person_id", "old_person_id")
@@ -667,28 +704,11 @@ def _apply(
         for source, news in origins.group_by("old_person_id").agg(pl.col("person_id")).iter_rows()
         if len(news) > 1
     }
-    inserts: list[dict[str, object]] = []
-    updates: list[dict[str, object]] = []
-    events: list[dict[str, object]] = []
-    for person, row in rows.items():
-        before = old.get(person)
-        if before is not None and _same(before, row):
-            continue
-        number = numbers.get(person)
-        full_row = {
-            **{k: v for k, v in row.items() if not k.startswith("_")},
-            "identity_token": None
-            if number is None
-            else cipher.encrypt(number, context=_PERSON_IDENTITY_CONTEXT),
-        }
-        (inserts if before is None else updates).append(full_row)
-        if not baseline:
-            if before is None and person in predecessor:
-                before = old.get(predecessor[person])
-            events.extend(derive_events(person, before, row))
-    removed = sorted(set(old) - set(rows))
-    if not baseline:
-        events.extend(identity_events(merged, split))
+    return predecessor, merged, split
+
+
+def _write_links(session: Session, moves: pl.DataFrame) -> None:
+    """Links that moved or changed how they were decided are updated; new ones inserted."""
     link_changes = moves.filter(
         pl.col("old_person_id").is_not_null()
         & (
@@ -698,10 +718,6 @@ def _apply(
         )
     )
     link_inserts = moves.filter(pl.col("old_person_id").is_null())
-    for chunk in _chunks(inserts):
-        insert_rows(session, Person, chunk)
-    for chunk in _chunks(updates):
-        session.execute(update(Person), list(chunk))
     for chunk in _chunks(
         link_changes.select("record_key", "person_id", "method", "probability")
         .rename({"record_key": "record_id"})
@@ -714,20 +730,100 @@ def _apply(
         .to_dicts()
     ):
         insert_rows(session, RecordLink, chunk)
+
+
+def _apply(
+    session: Session,
+    cipher: FieldCipher,
+    records: pl.DataFrame,
+    result: LinkageResult,
+    *,
+    scope: Sequence[str] | None,
+    now: datetime.datetime,
+) -> _Written:
+    """Write what changed among the persons of ``records``, and the events it makes.
+
+    ``scope`` is the ids of the persons the records belonged to before (``None``:
+    every person, a full run). Persons whose row is unchanged are not written
+    (their ``updated_at`` stays); persons of the scope no record belongs to any
+    more are removed after their links moved. Events compare each written person
+    with its row before (or, for a new id, with the old person most of its
+    records came from); a run on an empty registry is the baseline and emits none.
+
+    Persons are built and written slice by slice of whole clusters (golden records
+    from :func:`iter_golden_frames`), so a million persons' golden JSON is never held
+    at once. Persons whose residence their household may lend (no evidence of their
+    own) are held back until every person is built, then written with it.
+    """
+    written = _Written()
+    members = records.join(result.clusters, on="record_key")
+    new_links = members.select(
+        "record_key",
+        pl.col("cluster_id").map_elements(_person_id, return_dtype=pl.String).alias("person_id"),
+        "method",
+        "probability",
+    )
+    old_links = _old_links(session, None if scope is None else records["record_key"].to_list())
+    old_ids = _old_person_ids(session, scope)
+    baseline = scope is None and not old_ids
+    moves = new_links.join(old_links, on="record_key", how="left")
+    predecessor, merged, split = _origins(moves)
+    # Read before anything is written: a predecessor may itself be rewritten.
+    wanted = {new: old for new, old in predecessor.items() if new not in old_ids}
+    predecessors = _old_persons(session, sorted(set(wanted.values())))
+    before_of = {new: predecessors[old] for new, old in wanted.items() if old in predecessors}
+
+    flagged = dict(result.flags.group_by("cluster_id").agg(pl.col("reason")).iter_rows())
+    context = PersonContext(
+        authority={spec.department: dict(spec.authority) for spec in load_all()},
+        flags=flagged,
+        now=now,
+    )
+    started = time.perf_counter()
+    writing = 0.0
+    events: list[dict[str, object]] = []
+    compact: list[tuple[object, ...]] = []
+    held: list[tuple[dict[str, object], str | None]] = []
+    new_ids: set[str] = set()
+    for part in iter_golden_frames(members, context.authority, chunk_records=_SLICE_RECORDS):
+        ready: list[tuple[dict[str, object], str | None]] = []
+        for row, number in _persons_of_slice(part, members, context):
+            new_ids.add(str(row["id"]))
+            compact.append(_compact(row))
+            (held if _may_borrow(row) else ready).append((row, number))
+        mark = time.perf_counter()
+        _write_persons(
+            session, cipher, ready, written, events, before_of=before_of, baseline=baseline
+        )
+        writing += time.perf_counter() - mark
+    persons = pl.DataFrame(compact, schema=_COMPACT_SCHEMA, orient="row")
+    lent = {
+        person: (division, confidence, since)
+        for person, division, confidence, since in _lent_residences(persons).iter_rows()
+    }
+    for row, _number in held:
+        if (found := lent.get(str(row["id"]))) is not None:
+            _lend(row, *found)
+    written.seconds_persons = time.perf_counter() - started - writing
+    started = time.perf_counter()
+    _write_persons(session, cipher, held, written, events, before_of=before_of, baseline=baseline)
+    removed = sorted(old_ids - new_ids)
+    if not baseline:
+        events.extend(identity_events(merged, split))
+    _write_links(session, moves)
     for chunk in _chunks(removed):
         session.execute(delete(Person).where(Person.id.in_(chunk)))
-    written.persons_written = len(inserts) + len(updates)
     written.persons_removed = len(removed)
     written.review_pairs = _replace_review_pairs(session, records, result, full=scope is None)
     _store_keys(session, result, full=scope is None)
     written.events = write_events(session, events, now=now)
-    _store_households(session, rows, scope=scope)
-    written.seconds_write = time.perf_counter() - started
+    _store_households(session, persons, scope=scope)
+    written.seconds_write = writing + time.perf_counter() - started
     return written
 
 
 def _store_households(
-    session: Session, rows: Mapping[str, Mapping[str, object]], *, scope: Sequence[str] | None
+    session: Session, persons: pl.DataFrame, *, scope: Sequence[str] | None
 ) -> None:
     """Households of the persons built, replacing those they belonged to before.
 
@@ -735,15 +831,9 @@ def _store_households(
     households (:func:`_scope` brings every member along), so the households its
     persons belonged to and belong to now are rebuilt complete.
     """
-    persons = pl.DataFrame(
-        [
-            (person, *(row[f"_{name}"] for name in _HOUSEHOLD_FIELDS))
-            for person, row in rows.items()
-        ],
-        schema={"person_id": pl.String, **dict.fromkeys(_HOUSEHOLD_FIELDS, pl.String)},
-        orient="row",
+    households, members = households_frame(
+        persons.rename({f"_{name}": name for name in _HOUSEHOLD_FIELDS})
     )
-    households, members = households_frame(persons)
     replace: set[str] | None = None
     if scope is not None:
         replace = set(households["household_number"].to_list()) | _households_of(session, scope)
