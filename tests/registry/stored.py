@@ -8,18 +8,37 @@ and the same rows in another format when the CSV had lines no other format can h
 
 from __future__ import annotations
 
+import datetime
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from hukou.db import session_scope
-from hukou.registry.ingest import IDENTITY_CONTEXT
+from hukou.registry.ingest import IDENTITY_CONTEXT, BatchReport, ingest_file
 from hukou.registry.model import QuarantinedRow, SourceRecord
 from hukou.registry.readers import read_csv
 from hukou.security import TOKEN_PREFIX, FieldCipher, KeyRing
 
 Row = dict[str, str | None]
+
+
+def ingest_city(
+    engine: Engine,
+    city: Path,
+    keyring: KeyRing,
+    *,
+    today: datetime.date = datetime.date(2025, 12, 31),
+    departments: Collection[str] | None = None,
+) -> list[BatchReport]:
+    """Ingest a synthetic city's feeds (every department, or only ``departments``)."""
+    return [
+        ingest_file(engine, folder.name, path, keyring=keyring, today=today)
+        for folder in sorted((city / "feeds").iterdir())
+        if departments is None or folder.name in departments
+        for path in sorted(folder.iterdir())
+    ]
 
 
 def wellformed_rows(path: Path) -> tuple[list[str], list[tuple[int, Row]]]:

@@ -12,7 +12,6 @@ from sqlalchemy import Engine, select, update
 
 from hukou.db import session_scope
 from hukou.registry.evaluate import _accounting, evaluate, golden_from_json
-from hukou.registry.ingest import ingest_file
 from hukou.registry.link import link_all
 from hukou.registry.model import Batch, Person, RecordLink, SourceRecord
 from hukou.registry.quality import ACTIVE_AFTER_DEATH, cross_checks, flag_json
@@ -20,6 +19,7 @@ from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
 from hukou.synth.defects import DEFECT_KINDS
+from tests.registry.stored import ingest_city
 
 KEYRING = KeyRing.generate()
 
@@ -33,11 +33,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def linked(engine: Engine, city: Path) -> Engine:
-    for folder in sorted((city / "feeds").iterdir()):
-        for path in sorted(folder.iterdir()):
-            ingest_file(
-                engine, folder.name, path, keyring=KEYRING, today=datetime.date(2025, 12, 31)
-            )
+    ingest_city(engine, city, KEYRING)
     link_all(engine, KEYRING)
     return engine
 

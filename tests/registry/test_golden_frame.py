@@ -1,9 +1,9 @@
 """The vectorised golden records give, byte for byte, what the scalar path gives.
 
 The scalar path is :func:`hukou.registry.golden.golden_record` per cluster plus the
-JSON that link stores. Link is being rewritten, so its JSON helpers are copied here
-from the committed ``link.py`` (``_golden``, ``_golden_json``, ``_conflicts_json``,
-and the hukou lookup of ``_residence``): this file pins that contract.
+JSON link stored before it used golden_frame. That JSON writer lives only here now
+(``_golden``, ``_golden_json``, ``_conflicts_json``, and the hukou lookup of
+``_residence``), as the reference: this file pins the stored format.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from hukou.registry.golden_frame import (
     golden_frame,
     iter_golden_frames,
 )
-from hukou.registry.ingest import ingest_file
 from hukou.registry.model import Batch, SourceRecord
 from hukou.registry.spec import load_all
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
+from tests.registry.stored import ingest_city
 
 KEYRING = KeyRing.generate()
 SPEC_AUTHORITY = {spec.department: dict(spec.authority) for spec in load_all()}
@@ -485,11 +485,7 @@ def _stored_records(engine: Engine) -> pl.DataFrame:
 
 @pytest.mark.storage
 def test_every_cluster_of_a_city_matches_the_scalar_path(engine: Engine, city: Path) -> None:
-    for folder in sorted((city / "feeds").iterdir()):
-        for path in sorted(folder.iterdir()):
-            ingest_file(
-                engine, folder.name, path, keyring=KEYRING, today=datetime.date(2025, 12, 31)
-            )
+    ingest_city(engine, city, KEYRING)
     records = _stored_records(engine)
     truth = pl.read_parquet(city / "truth" / "records.parquet")
     records = records.with_columns(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
 
@@ -11,12 +10,12 @@ from sqlalchemy import Engine, func, select
 
 from hukou.db import session_scope
 from hukou.registry.evaluate import evaluate
-from hukou.registry.ingest import ingest_file
 from hukou.registry.link import link_all
 from hukou.registry.model import Person, RecordLink, SourceRecord
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
+from tests.registry.stored import ingest_city
 
 pytestmark = pytest.mark.storage
 
@@ -32,11 +31,7 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def linked(engine: Engine, city: Path) -> Engine:
-    for folder in sorted((city / "feeds").iterdir()):
-        for path in sorted(folder.iterdir()):
-            ingest_file(
-                engine, folder.name, path, keyring=KEYRING, today=datetime.date(2025, 12, 31)
-            )
+    ingest_city(engine, city, KEYRING)
     link_all(engine, KEYRING)
     return engine
 

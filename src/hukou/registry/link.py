@@ -38,7 +38,7 @@ from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import Engine, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hukou.db import session_scope
 from hukou.db.bulk import insert_rows
@@ -92,6 +92,7 @@ _CHUNK: Final = 1000
 _PERSON_IDENTITY_CONTEXT: Final = "registry.person.identity_number"
 # Records per slice of persons built and written together (bounds the golden JSON held).
 _SLICE_RECORDS: Final = 300_000
+_LOAD_ROWS: Final = 200_000  # records read and decrypted together
 # Columns of a person row compared to decide whether it changed (not updated_at, not
 # the identity token: SM4-GCM tokens differ at each encryption of the same number).
 _COMPARED: Final = (
@@ -168,25 +169,37 @@ def _record_columns() -> tuple[Any, ...]:
 def load_records(
     engine: Engine, keyring: KeyRing, record_ids: Sequence[int] | None = None
 ) -> pl.DataFrame:
-    """Accepted records with what linkage compares (identity numbers decrypted).
+    """Accepted records with what linkage compares (identity numbers decrypted), by id.
 
-    Every record, or only ``record_ids`` (an incremental run's scope).
+    Every record, or only ``record_ids`` (an incremental run's scope). Read and
+    decrypted a partition at a time, so three million rows never exist as Python
+    objects at once.
     """
     cipher = FieldCipher(keyring)
-    base = select(*_record_columns()).join(Batch, Batch.id == SourceRecord.batch_id)
+    base = (
+        select(*_record_columns())
+        .join(Batch, Batch.id == SourceRecord.batch_id)
+        .order_by(SourceRecord.id)
+    )
+    parts: list[pl.DataFrame] = []
     with session_scope(engine) as session:
         if record_ids is None:
-            rows = list(session.execute(base).all())
+            result = session.execute(base.execution_options(yield_per=_LOAD_ROWS))
+            parts.extend(_records_frame(rows, cipher) for rows in result.partitions())
         else:
             ids = sorted(set(record_ids))
-            rows = [
-                row
-                for chunk in _chunks(ids)
-                for row in session.execute(base.where(SourceRecord.id.in_(chunk))).all()
-            ]
-    rows.sort(key=lambda row: row.id)
-    tokens = [row.identity_token for row in rows]
-    numbers = cipher.decrypt_many(tokens, context=IDENTITY_CONTEXT)
+            parts.extend(
+                _records_frame(
+                    session.execute(base.where(SourceRecord.id.in_(chunk))).all(), cipher
+                )
+                for chunk in _chunks(ids, _LOAD_ROWS)
+            )
+    frame = pl.concat(parts) if parts else _records_frame([], cipher)
+    return frame.sort("record_key") if record_ids is not None else frame
+
+
+def _records_frame(rows: Sequence[Any], cipher: FieldCipher) -> pl.DataFrame:
+    numbers = cipher.decrypt_many([row.identity_token for row in rows], context=IDENTITY_CONTEXT)
     frame = pl.DataFrame(
         {
             "record_key": [row.id for row in rows],
@@ -204,7 +217,21 @@ def load_records(
             "as_of": [row.started_at.date() for row in rows],
             "fields": [row.fields for row in rows],
         },
-        schema_overrides={"birth_date": pl.Date, "identity_number": pl.String},
+        schema={
+            "record_key": pl.Int64,
+            "department": pl.String,
+            "batch_id": pl.String,
+            "file_name": pl.String,
+            "position": pl.Int64,
+            "identity_number": pl.String,
+            "identity_valid": pl.Boolean,
+            "identity_index": pl.String,
+            "name": pl.String,
+            "sex": pl.String,
+            "birth_date": pl.Date,
+            "as_of": pl.Date,
+            "fields": pl.String,
+        },
     )
     # Read by Polars from the JSON text: three million json.loads cost a minute.
     return frame.with_columns(
@@ -250,6 +277,12 @@ def _residence(members: Sequence[Member], golden: GoldenRecord) -> Residence | N
     # Only the register's own record of the hukou counts as evidence of residence.
     since = hukou.provenance.as_of if hukou.rank == 1 else None
     return infer_residence(evidence, hukou.value, registered_since=since)
+
+
+def _row_chunks(frame: pl.DataFrame, size: int = _CHUNK) -> Iterator[list[dict[str, Any]]]:
+    """A frame's rows as dicts, a chunk at a time: 3 M dicts at once cost gigabytes."""
+    for part in frame.iter_slices(size):
+        yield part.to_dicts()
 
 
 def _chunks(rows: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -718,18 +751,25 @@ def _write_links(session: Session, moves: pl.DataFrame) -> None:
         )
     )
     link_inserts = moves.filter(pl.col("old_person_id").is_null())
-    for chunk in _chunks(
-        link_changes.select("record_key", "person_id", "method", "probability")
-        .rename({"record_key": "record_id"})
-        .to_dicts()
-    ):
-        session.execute(update(RecordLink), list(chunk))
-    for chunk in _chunks(
-        link_inserts.select("record_key", "person_id", "method", "probability")
-        .rename({"record_key": "record_id"})
-        .to_dicts()
-    ):
+    columns = ("record_key", "person_id", "method", "probability")
+    for chunk in _row_chunks(link_changes.select(columns).rename({"record_key": "record_id"})):
+        session.execute(update(RecordLink), chunk)
+    for chunk in _row_chunks(link_inserts.select(columns).rename({"record_key": "record_id"})):
         insert_rows(session, RecordLink, chunk)
+
+
+def _with_clusters(records: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
+    """Records with their cluster, method and probability.
+
+    Both come ordered by record id with the same records, so the columns are put side
+    by side without copying the records (a join would copy 3 M rows of fields text).
+    """
+    ordered = clusters.sort("record_key")
+    if ordered.height == records.height and ordered["record_key"].equals(records["record_key"]):
+        return records.with_columns(
+            ordered["cluster_id"], ordered["method"], ordered["probability"]
+        )
+    return records.join(clusters, on="record_key")
 
 
 def _apply(
@@ -756,7 +796,7 @@ def _apply(
     own) are held back until every person is built, then written with it.
     """
     written = _Written()
-    members = records.join(result.clusters, on="record_key")
+    members = _with_clusters(records, result.clusters)
     new_links = members.select(
         "record_key",
         pl.col("cluster_id").map_elements(_person_id, return_dtype=pl.String).alias("person_id"),
@@ -840,26 +880,27 @@ def _store_households(
     store_households(session, households, members, replace=replace)
 
 
-def _households_of(session: Session, persons: Iterable[str]) -> set[str]:
-    ids = sorted(set(persons))
-    return {
-        row[0]
-        for chunk in _chunks(ids)
-        for row in session.execute(
-            select(HouseholdMember.household_number).where(HouseholdMember.person_id.in_(chunk))
-        )
-    }
-
-
-def _household_members(session: Session, numbers: Iterable[str]) -> set[str]:
-    found = sorted(set(numbers))
+def _lookup(
+    session: Session,
+    wanted: InstrumentedAttribute[Any],
+    key: InstrumentedAttribute[Any],
+    values: Iterable[Any],
+) -> set[Any]:
+    """``wanted`` of the rows whose ``key`` is one of ``values``, in chunked IN lists."""
+    found = sorted(set(values))
     return {
         row[0]
         for chunk in _chunks(found)
-        for row in session.execute(
-            select(HouseholdMember.person_id).where(HouseholdMember.household_number.in_(chunk))
-        )
+        for row in session.execute(select(wanted).where(key.in_(chunk)))
     }
+
+
+def _households_of(session: Session, persons: Iterable[str]) -> set[str]:
+    return _lookup(session, HouseholdMember.household_number, HouseholdMember.person_id, persons)
+
+
+def _household_members(session: Session, numbers: Iterable[str]) -> set[str]:
+    return _lookup(session, HouseholdMember.person_id, HouseholdMember.household_number, numbers)
 
 
 def _replace_review_pairs(
@@ -912,7 +953,7 @@ def _store_keys(session: Session, result: LinkageResult, *, full: bool) -> None:
         on="record_key",
         how="anti",
     ).rename({"record_key": "record_id"})
-    for chunk in _chunks(missing.to_dicts()):
+    for chunk in _row_chunks(missing):
         insert_rows(session, RecordKey, chunk)
 
 
@@ -1000,25 +1041,11 @@ def _candidates(session: Session, keys: pl.DataFrame) -> set[int]:
 
 
 def _persons_of(session: Session, record_ids: Iterable[int]) -> set[str]:
-    ids = sorted(set(record_ids))
-    return {
-        row[0]
-        for chunk in _chunks(ids)
-        for row in session.execute(
-            select(RecordLink.person_id).where(RecordLink.record_id.in_(chunk))
-        )
-    }
+    return _lookup(session, RecordLink.person_id, RecordLink.record_id, record_ids)
 
 
 def _records_of(session: Session, persons: Iterable[str]) -> set[int]:
-    ids = sorted(set(persons))
-    return {
-        row[0]
-        for chunk in _chunks(ids)
-        for row in session.execute(
-            select(RecordLink.record_id).where(RecordLink.person_id.in_(chunk))
-        )
-    }
+    return _lookup(session, RecordLink.record_id, RecordLink.person_id, persons)
 
 
 def _scope(

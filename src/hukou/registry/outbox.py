@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
 from hukou.registry.model import OutboxCursor, OutboxEvent
+from hukou.standards.dates import as_date
 
 __all__ = [
     "BORN",
@@ -103,19 +104,6 @@ class Event:
 # --------------------------------------------------------------------------- derivation
 
 
-def _date(value: object) -> datetime.date | None:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class _Facts:
     """What events are about, read from a person row (golden JSON and residence)."""
@@ -132,7 +120,7 @@ class _Facts:
         return cls(
             json.loads(golden) if isinstance(golden, str) else golden,
             row.get("residence_division"),
-            _date(row.get("residence_since")),
+            as_date(row.get("residence_since")),
             row.get("residence_confidence"),
             row.get("registered_elsewhere"),
         )
@@ -160,10 +148,10 @@ class _Facts:
         """Date of death, batch and department that said so (the death record first)."""
         if self.value("death_date") is not None:
             field = "death_date"
-            day = _date(self.value(field))
+            day = as_date(self.value(field))
         else:
             field = "person_status"
-            day = _date(self.value("person_status_date"))
+            day = as_date(self.value("person_status_date"))
         return day, self.batch(field), self.department(field)
 
     @property
@@ -182,7 +170,7 @@ class _Facts:
 
     @property
     def first_seen(self) -> datetime.date | None:
-        dates = [d for entry in self.golden.values() if (d := _date(entry.get("as_of")))]
+        dates = [d for entry in self.golden.values() if (d := as_date(entry.get("as_of")))]
         return min(dates) if dates else None
 
 
@@ -236,7 +224,7 @@ def derive_events(
                 key=_key(PERSON_CREATED, person_id),
             )
         )
-        birth = _date(new.value("birth_date"))
+        birth = as_date(new.value("birth_date"))
         seen = new.first_seen
         if birth is not None and seen is not None and 0 <= (seen - birth).days <= NEWBORN_DAYS:
             payload = {
@@ -292,7 +280,7 @@ def derive_events(
     )
     if new.married and not was_married:
         on = (
-            _date(new.value("event_date"))
+            as_date(new.value("event_date"))
             if new.same_record("marital_status", "event_date")
             else None
         )

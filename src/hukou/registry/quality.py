@@ -26,6 +26,7 @@ import polars as pl
 
 from hukou.registry.golden import GoldenRecord
 from hukou.standards import identity
+from hukou.standards.dates import as_date
 
 __all__ = [
     "ACTIVE_AFTER_DEATH",
@@ -116,29 +117,16 @@ def flag_json(flag: QualityFlag, record_ids: Sequence[int]) -> dict[str, object]
     }
 
 
-def _date(value: object) -> datetime.date | None:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 def _knows_death(
     department: str, fields: Mapping[str, object]
 ) -> tuple[bool, datetime.date | None]:
     """Whether this record says the person died, and on which day if it says."""
     if department == "civil_affairs" and fields.get("death_date") is not None:
-        return True, _date(fields.get("death_date"))
+        return True, as_date(fields.get("death_date"))
     if department == "public_security" and fields.get("person_status") == "deceased":
-        return True, _date(fields.get("person_status_date"))
+        return True, as_date(fields.get("person_status_date"))
     if fields.get("pension_status") == "terminated":  # 人社 终止参保: death known
-        return True, _date(fields.get("pension_status_date"))
+        return True, as_date(fields.get("pension_status_date"))
     if fields.get("medical_status") == "terminated":  # 医保 终止: death recorded, no date
         return True, None
     return False, None
@@ -168,7 +156,7 @@ def _still_active(
         return False
     if department == "hr_social_security":
         # A suspended account whose employer filed 减员 before the death is not wrong.
-        changed = _date(fields.get("pension_status_date"))
+        changed = as_date(fields.get("pension_status_date"))
         if fields.get("pension_status") == "suspended" and changed is not None and died:
             return changed >= died
         return fields.get("pension_status") in {"paying", "suspended"}
@@ -179,12 +167,12 @@ def _still_active(
     if department == "civil_affairs":
         return fields.get("subsidy_type") is not None
     if department == "housing":
-        end = _date(fields.get("lease_end"))
+        end = as_date(fields.get("lease_end"))
         return end is None or died is None or end >= died
     if department == "education":
         return True  # a pupil's record is a current enrolment
     if department == "tax":
-        period = _date(fields.get("tax_period"))
+        period = as_date(fields.get("tax_period"))
         # Income up to the month of death is true; a later month is not.
         return period is not None and died is not None and period > died.replace(day=1)
     return False
@@ -218,7 +206,7 @@ def _lease_key(fields: Mapping[str, object]) -> object:
 def _lease_checks(members: Sequence[Member]) -> list[QualityFlag]:
     leases: list[tuple[int, Mapping[str, object], datetime.date, datetime.date]] = []
     for i, (department, fields, as_of) in enumerate(members):
-        start = _date(fields.get("lease_start"))
+        start = as_date(fields.get("lease_start"))
         if department == "housing" and start is not None:
             leases.append((i, fields, as_of, start))
     flags: list[QualityFlag] = []
@@ -232,7 +220,7 @@ def _lease_checks(members: Sequence[Member]) -> list[QualityFlag]:
             flags.append(QualityFlag(LEASE_SUPERSEDED, stale, ("housing",)))
     # A lease whose period ended before the batch that still lists it was taken.
     expired = tuple(
-        i for i, f, as_of, _ in leases if (end := _date(f.get("lease_end"))) and end < as_of
+        i for i, f, as_of, _ in leases if (end := as_date(f.get("lease_end"))) and end < as_of
     )
     if expired:
         flags.append(QualityFlag(LEASE_EXPIRED, expired, ("housing",)))
@@ -291,14 +279,14 @@ def _identity_checks(golden: GoldenRecord, identity_number: str | None) -> list[
         chosen = golden.values.get(name)
         if chosen is None:
             continue
-        value = _date(chosen.value) if name == "birth_date" else chosen.value
+        value = as_date(chosen.value) if name == "birth_date" else chosen.value
         if value is not None and value != expected:
             flags.append(QualityFlag(code, (), (chosen.provenance.department,)))
     return flags
 
 
 def _subsidy_checks(members: Sequence[Member], golden: GoldenRecord) -> list[QualityFlag]:
-    born = _date(golden.value("birth_date"))
+    born = as_date(golden.value("birth_date"))
     if born is None:
         return []
     wrong = []

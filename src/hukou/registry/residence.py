@@ -26,6 +26,7 @@ from functools import cache
 import polars as pl
 
 from hukou.standards import divisions
+from hukou.standards.dates import as_date
 
 __all__ = [
     "HOUSEHOLD_FACTOR",
@@ -127,22 +128,11 @@ def division_in_address(address: str) -> str | None:
     return None
 
 
-def _date(value: object) -> datetime.date | None:
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 def evidence_from(
     department: str, fields: Mapping[str, object], as_of: datetime.date
 ) -> list[Evidence]:
     """The residence evidence one record carries (standard fields, as ingest stored them)."""
-    since = next((d for f in _SINCE_FIELDS if (d := _date(fields.get(f))) is not None), as_of)
+    since = next((d for f in _SINCE_FIELDS if (d := as_date(fields.get(f))) is not None), as_of)
     found: list[Evidence] = []
     for kind in ("residence_division", "care_division", "employer_division"):
         value = fields.get(kind)

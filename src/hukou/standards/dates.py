@@ -53,7 +53,7 @@ import polars as pl
 
 from hukou.standards.errors import DateFormatError
 
-__all__ = ["DateStyle", "format_date", "parse_date", "parse_date_expr"]
+__all__ = ["DateStyle", "as_date", "format_date", "parse_date", "parse_date_expr"]
 
 DateStyle = Literal["iso", "compact", "chinese"]
 """How :func:`format_date` writes a date: ``2023-01-05``, ``20230105`` or ``2023年1月5日``."""
@@ -228,6 +228,27 @@ def _explain_rejection(text: str, *, allow_short_serial: bool) -> str:
             "(with at most a zero fraction, no other), 5 as an Excel serial"
         )
     return f"not a date in any accepted format ({len(text)} characters); accepted: {_ACCEPTED}"
+
+
+def as_date(value: object) -> dt.date | None:
+    """A stored value as a date: a date, a datetime's day, or ISO text; else ``None``.
+
+    For values that went through JSON (golden records, record fields), where a date
+    is ISO text and anything unreadable means "no date", not an error.
+
+    >>> as_date("2024-02-29"), as_date(dt.datetime(2024, 3, 1, 8)), as_date("soon")
+    (datetime.date(2024, 2, 29), datetime.date(2024, 3, 1), None)
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
 
 
 def format_date(d: dt.date, style: DateStyle = "iso") -> str:
