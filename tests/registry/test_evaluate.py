@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
 from hukou.db import session_scope
-from hukou.registry.evaluate import _accounting, evaluate, golden_from_json
+from hukou.registry.evaluate import _accounting, evaluate, person_checks
 from hukou.registry.link import link_all
-from hukou.registry.model import Batch, Person, RecordLink, SourceRecord
-from hukou.registry.quality import ACTIVE_AFTER_DEATH, cross_checks, flag_json
+from hukou.registry.model import Person
+from hukou.registry.quality import ACTIVE_AFTER_DEATH, flag_json
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
@@ -39,36 +38,11 @@ def linked(engine: Engine, city: Path) -> Engine:
 
 
 def _store_flags(engine: Engine, *, drop: frozenset[str] = frozenset()) -> None:
-    """What link.py is to do: run the cross-checks per person and store them as flags."""
+    """Store the cross-checks computed from the stored golden JSON, without ``drop``."""
+    checked = list(person_checks(engine))
     with session_scope(engine) as session:
-        persons = session.execute(select(Person.id, Person.golden, Person.conflicts)).all()
-        rows = session.execute(
-            select(
-                RecordLink.person_id,
-                SourceRecord.id,
-                SourceRecord.department,
-                SourceRecord.fields,
-                Batch.started_at,
-            )
-            .join(SourceRecord, SourceRecord.id == RecordLink.record_id)
-            .join(Batch, Batch.id == SourceRecord.batch_id)
-            .order_by(SourceRecord.id)
-        ).all()
-        clusters: dict[str, list[tuple[int, str, dict[str, object], datetime.date]]] = {}
-        for person_id, record_id, department, fields, started in rows:
-            clusters.setdefault(person_id, []).append(
-                (record_id, department, json.loads(fields), started.date())
-            )
-        for person_id, golden, conflicts in persons:
-            members = clusters[person_id]
-            flags = cross_checks(
-                [(d, f, a) for _, d, f, a in members], golden_from_json(golden, conflicts)
-            )
-            stored = [
-                flag_json(flag, [key for key, _, _, _ in members])
-                for flag in flags
-                if flag.code not in drop
-            ]
+        for person_id, records, flags in checked:
+            stored = [flag_json(flag, records) for flag in flags if flag.code not in drop]
             session.execute(
                 update(Person)
                 .where(Person.id == person_id)

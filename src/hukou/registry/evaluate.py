@@ -69,7 +69,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -85,12 +85,13 @@ from hukou.registry.quality import (
     GUARDIAN_NOT_IN_REGISTRY,
     LEASE_SUPERSEDED,
     NAME_DISAGREEMENT,
+    QualityFlag,
     cross_checks,
     is_quality_flag,
 )
 from hukou.registry.spec import load_all
 
-__all__ = ["FLAG_RESOLVES", "LINKAGE_KINDS", "evaluate", "golden_from_json"]
+__all__ = ["FLAG_RESOLVES", "LINKAGE_KINDS", "evaluate", "golden_from_json", "person_checks"]
 
 # Defects resolved once the record is linked to its true person (plus a check below).
 LINKAGE_KINDS = frozenset(
@@ -221,8 +222,9 @@ def _stored_flags(engine: Engine) -> list[Flag] | None:
     return found if stored_any else None
 
 
-def _computed_flags(engine: Engine) -> list[Flag]:
-    """The cross-checks, run here over the stored golden records and records."""
+def person_checks(engine: Engine) -> Iterator[tuple[str, list[int], list[QualityFlag]]]:
+    """The cross-checks of every stored person, from its golden JSON and its records:
+    (person id, the record ids in member order, the flags)."""
     with session_scope(engine) as session:
         goldens = {
             person_id: (golden, conflicts)
@@ -247,12 +249,19 @@ def _computed_flags(engine: Engine) -> list[Flag]:
         clusters.setdefault(person_id, []).append(
             (record_id, department, json.loads(fields), started.date())
         )
-    found: list[Flag] = []
     for person_id, members in clusters.items():
         golden = golden_from_json(*goldens[person_id])
-        for flag in cross_checks([(d, f, a) for _, d, f, a in members], golden):
+        flags = cross_checks([(d, f, a) for _, d, f, a in members], golden)
+        yield person_id, [key for key, _, _, _ in members], flags
+
+
+def _computed_flags(engine: Engine) -> list[Flag]:
+    """The cross-checks, run here over the stored golden records and records."""
+    found: list[Flag] = []
+    for person_id, records, flags in person_checks(engine):
+        for flag in flags:
             found.append((person_id, None, flag.code))
-            found.extend((person_id, members[i][0], flag.code) for i in flag.records)
+            found.extend((person_id, records[i], flag.code) for i in flag.records)
     return found
 
 
