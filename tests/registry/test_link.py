@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from hukou.db import session_scope
 from hukou.registry.evaluate import evaluate
-from hukou.registry.link import link_all
+from hukou.registry.link import link_all, load_records
 from hukou.registry.model import Person, RecordLink, SourceRecord
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
@@ -78,3 +78,12 @@ def test_evaluation_against_truth(linked: Engine, city: Path) -> None:
     accuracy = scores["residence_accuracy"]
     assert isinstance(accuracy, float)
     assert accuracy > 0.85  # out-migrants (registered here, living elsewhere) are unknowable
+
+
+def test_a_scope_of_many_ids_loads_exactly_those_records(linked: Engine) -> None:
+    """A scope beyond PostgreSQL's 65,535 bound parameters a statement still loads, by id."""
+    every = load_records(linked, KEYRING)
+    asked = [*every["record_key"].to_list(), *range(10**9, 10**9 + 70_000)]  # most do not exist
+    scoped = load_records(linked, KEYRING, list(reversed(asked)))
+    assert scoped.equals(every)
+    assert scoped["record_key"].is_sorted()

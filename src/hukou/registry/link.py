@@ -31,7 +31,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Final
@@ -138,14 +138,12 @@ class PersonContext:
     """What :func:`build_person` needs besides the cluster's records.
 
     ``flags`` maps a linkage cluster id to its flag reasons; ``authority`` is each
-    department's field ranking from its spec. A later extension (data-quality
-    cross-checks, household residence propagation) adds what it needs here.
+    department's field ranking from its spec.
     """
 
     authority: Mapping[str, Mapping[str, int]]
     flags: Mapping[str, Sequence[str]]
     now: datetime.datetime
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _record_columns() -> tuple[Any, ...]:
@@ -187,15 +185,12 @@ def load_records(
             result = session.execute(base.execution_options(yield_per=_LOAD_ROWS))
             parts.extend(_records_frame(rows, cipher) for rows in result.partitions())
         else:
-            ids = sorted(set(record_ids))
-            parts.extend(
-                _records_frame(
-                    session.execute(base.where(SourceRecord.id.in_(chunk))).all(), cipher
-                )
-                for chunk in _chunks(ids, _LOAD_ROWS)
-            )
-    frame = pl.concat(parts) if parts else _records_frame([], cipher)
-    return frame.sort("record_key") if record_ids is not None else frame
+            # IN lists within the bound-parameter limits (PostgreSQL: 65,535 a statement).
+            for chunk in _chunks(sorted(set(record_ids))):
+                rows = session.execute(base.where(SourceRecord.id.in_(chunk))).all()
+                parts.append(_records_frame(rows, cipher))
+    # By id: the query's order, and the chunks of sorted ids in turn.
+    return pl.concat(parts) if parts else _records_frame([], cipher)
 
 
 def _records_frame(rows: Sequence[Any], cipher: FieldCipher) -> pl.DataFrame:
@@ -609,17 +604,13 @@ def _save_model(session: Session, result: LinkageResult, now: datetime.datetime)
     return True
 
 
-def _old_persons(session: Session, ids: Sequence[str] | None) -> dict[str, dict[str, object]]:
-    columns = [getattr(Person, c) for c in ("id", *_COMPARED)]
-    statement = select(*columns)
-    if ids is None:
-        found = session.execute(statement).all()
-    else:
-        found = [
-            row
-            for chunk in _chunks(sorted(ids))
-            for row in session.execute(statement.where(Person.id.in_(chunk))).all()
-        ]
+def _old_persons(session: Session, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+    statement = select(*(getattr(Person, c) for c in ("id", *_COMPARED)))
+    found = [
+        row
+        for chunk in _chunks(sorted(ids))
+        for row in session.execute(statement.where(Person.id.in_(chunk))).all()
+    ]
     return {row.id: dict(row._mapping) for row in found}
 
 
