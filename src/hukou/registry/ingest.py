@@ -334,10 +334,14 @@ def ingest_file(
     today: datetime.date | None = None,
     chunk_rows: int = 5000,
     progress: Callable[[int], None] | None = None,
+    digest: str | None = None,
 ) -> BatchReport:
-    """Ingest one file of ``department``; a file already ingested is a no-op."""
+    """Ingest one file of ``department``; a file already ingested is a no-op.
+
+    ``digest`` is the file's :func:`content_digest` when the caller has it already.
+    """
     file = _file_spec(find_spec(department), path.name)
-    digest = content_digest(path)
+    digest = digest or content_digest(path)
 
     def open_records() -> tuple[str | None, Iterable[RawRecord]]:
         return _records(path, file)

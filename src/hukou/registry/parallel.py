@@ -81,23 +81,30 @@ def _start_worker(database_url: str, key_file: str | None, fingerprint: str) -> 
     _worker["keyring"] = keyring
 
 
-def _run_job(job: IngestJob, today: datetime.date | None, chunk_rows: int) -> BatchReport:
+def _run_job(
+    job: IngestJob, digest: str, today: datetime.date | None, chunk_rows: int
+) -> BatchReport:
     if "error" in _worker:
         raise IngestError(str(_worker["error"]))
     engine, keyring = _worker["engine"], _worker["keyring"]
     assert isinstance(engine, Engine)
     assert isinstance(keyring, KeyRing)
     return ingest_file(
-        engine, job.department, job.path, keyring=keyring, today=today, chunk_rows=chunk_rows
+        engine,
+        job.department,
+        job.path,
+        keyring=keyring,
+        today=today,
+        chunk_rows=chunk_rows,
+        digest=digest,
     )
 
 
-def _waves(jobs: Sequence[IngestJob]) -> list[list[int]]:
+def _waves(jobs: Sequence[IngestJob], digests: Sequence[str]) -> list[list[int]]:
     """Job indexes in waves: no two jobs of one wave have the same department and content."""
     seen: dict[tuple[str, str], int] = {}
     waves: list[list[int]] = []
-    for index, job in enumerate(jobs):
-        digest = content_digest(job.path)
+    for index, (job, digest) in enumerate(zip(jobs, digests, strict=True)):
         wave = seen.get((job.department, digest), -1) + 1
         seen[(job.department, digest)] = wave
         while len(waves) <= wave:
@@ -153,9 +160,11 @@ def ingest_jobs(
         initializer=_start_worker,
         initargs=(*initargs, keyring_fingerprint(keyring)),
     ) as pool:
-        for wave in _waves(jobs):
+        digests = [content_digest(job.path) for job in jobs]  # read once, here
+        for wave in _waves(jobs, digests):
             futures: dict[Future[BatchReport], int] = {
-                pool.submit(_run_job, jobs[index], today, chunk_rows): index for index in wave
+                pool.submit(_run_job, jobs[index], digests[index], today, chunk_rows): index
+                for index in wave
             }
             for future in as_completed(futures):
                 index = futures[future]
