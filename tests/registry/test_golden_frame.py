@@ -97,6 +97,9 @@ def _conflicts_json(golden: GoldenRecord) -> str | None:
     )
 
 
+HOUSEHOLD_STRINGS = ("household_number", "relationship", "person_status", "registered_address")
+
+
 def scalar_frame(records: pl.DataFrame, authority: Mapping[str, Mapping[str, int]]) -> pl.DataFrame:
     """What golden_frame must return, cluster by cluster through the scalar path
     (members in ascending record_key: the order of arrival)."""
@@ -118,6 +121,16 @@ def scalar_frame(records: pl.DataFrame, authority: Mapping[str, Mapping[str, int
                 "registered_division": hukou.value if usable and hukou else None,
                 "registered_division_rank": hukou.rank if usable and hukou else None,
                 "registered_division_as_of": hukou.provenance.as_of if usable and hukou else None,
+                **{
+                    f"{name}_department": chosen.provenance.department
+                    if (chosen := golden.values.get(name))
+                    else None
+                    for name in ("sex", "birth_date")
+                },
+                **{
+                    name: value if isinstance(value := golden.value(name), str) else None
+                    for name in HOUSEHOLD_STRINGS
+                },
             }
         )
     return pl.DataFrame(rows, schema=OUTPUT_SCHEMA).sort("cluster_id")

@@ -309,9 +309,10 @@ class GoldenView:
 
     ``golden`` and ``conflicts`` are the JSON texts stored on the person. ``record``
     holds, as a :class:`GoldenRecord`, only what the cross-checks and residence
-    inference read (:data:`_CHECKED_FIELDS` and the name conflict), decoded from that
-    JSON in one vectorised pass instead of a ``json.loads`` per person. ``household``
-    holds the golden household fields (:data:`_HOUSEHOLD_FIELDS`).
+    inference read (name, sex and birth date with whose value was chosen, the hukou,
+    the name conflict), taken from golden_frame's columns instead of a ``json.loads``
+    per person. ``household`` holds the golden household fields
+    (:data:`_HOUSEHOLD_FIELDS`).
     """
 
     golden: str
@@ -411,15 +412,6 @@ _HOUSEHOLD_FIELDS: Final = (
     "registered_division",
     "registered_address",
 )
-# Golden fields whose chosen candidate the cross-checks read with its department
-# (quality._identity_checks); registered_division comes typed from golden_frame.
-_CHECKED_FIELDS: Final = ("sex", "birth_date")
-_DECODED: Final = pl.Struct(
-    {
-        **{name: pl.Struct({"department": pl.String}) for name in _CHECKED_FIELDS},
-        **{name: pl.Struct({"value": pl.String}) for name in _HOUSEHOLD_FIELDS},
-    }
-)
 _NO_DAY: Final = datetime.date(1, 1, 1)
 
 
@@ -451,7 +443,7 @@ def _checked_golden(
                     _candidate("name", None, other["department"]) for other in entry["others"]
                 )
                 golden.conflicts.append(Conflict("name", chosen, others))
-    household = {name: part_row[f"_{name}"] for name in _HOUSEHOLD_FIELDS}
+    household = {name: part_row[name] for name in _HOUSEHOLD_FIELDS}
     return golden, household
 
 
@@ -459,18 +451,7 @@ def _persons_of_slice(
     part: pl.DataFrame, members: pl.DataFrame, context: PersonContext
 ) -> Iterator[tuple[dict[str, object], str | None]]:
     """The person rows of one slice of :func:`iter_golden_frames` (whole clusters)."""
-    decoded = pl.col("golden").str.json_decode(_DECODED)
-    views = part.with_columns(
-        pl.lit(None, dtype=pl.String).alias("name_department"),
-        *(
-            decoded.struct.field(name).struct.field("department").alias(f"{name}_department")
-            for name in _CHECKED_FIELDS
-        ),
-        *(
-            decoded.struct.field(name).struct.field("value").alias(f"_{name}")
-            for name in _HOUSEHOLD_FIELDS
-        ),
-    )
+    views = part.with_columns(pl.lit(None, dtype=pl.String).alias("name_department"))
     inside = members.filter(pl.col("cluster_id").is_in(part["cluster_id"].implode()))
     for view_row, (cluster_id, cluster) in zip(
         views.sort("cluster_id").iter_rows(named=True), _clusters(inside), strict=True
