@@ -14,12 +14,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from hukou.audit.cli import audit_app
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
 from hukou.registry.cli import ingest, registry_app
 from hukou.registry.feeds_cli import feeds_app
 from hukou.security.cli import security_app
+from hukou.security.keys_cli import keys_app
 from hukou.standards import identity
 from hukou.synth.cli import synth_app
 
@@ -43,6 +45,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(synth_app, name="synth")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(security_app, name="security")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.command("ingest")(ingest)
 app.add_typer(registry_app, name="registry")
 

@@ -32,11 +32,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hukou.config import ConfigurationError, Settings
 from hukou.db import session_scope
+from hukou.keyring import request_keyring
 from hukou.registry.ingest import BatchReport, IngestError, ingest_records
 from hukou.registry.model import Batch
 from hukou.registry.readers import RawRecord, cell_text
 from hukou.registry.spec import FeedSpec, FileSpec, UnknownDepartmentError, find_spec
-from hukou.security import KeyFileError, KeyRing
 
 __all__ = [
     "MIN_PRODUCTION_TOKEN",
@@ -285,21 +285,6 @@ def _parse(body: bytes) -> PushedBatch:
         ) from None
 
 
-def _keyring(request: Request) -> KeyRing:
-    """The field keys, loaded on the first push (a node that never ingests needs none)."""
-    keyring: KeyRing | None = getattr(request.app.state, "keyring", None)
-    if keyring is None:
-        from hukou.keyring import load_keyring  # noqa: PLC0415  (reads files: first use only)
-
-        try:
-            keyring = load_keyring(request.app.state.settings)
-        except (KeyFileError, ConfigurationError):
-            log.exception("field keys unavailable, correlation id %s", _correlation(request))
-            raise HTTPException(503, "field encryption keys are unavailable") from None
-        request.app.state.keyring = keyring
-    return keyring
-
-
 def _correlation(request: Request) -> str:
     return str(getattr(request.state, "correlation_id", "-"))
 
@@ -360,7 +345,7 @@ async def push_batch(department: str, request: Request, credentials: Credentials
             f"matches {len(kinds)} file kinds of {department}; it must match one of {patterns}",
         )
     kind = kinds[0]
-    keyring = _keyring(request)
+    keyring = request_keyring(request)
 
     def open_records() -> tuple[str | None, Iterable[RawRecord]]:
         return "utf-8", pushed_records(batch.records, kind)

@@ -1,4 +1,4 @@
-"""``hukou security``: check the national algorithms, create and rotate key files.
+"""``hukou security``: check the national algorithms, create and rotate key files, pseudonym keys.
 
 Nothing printed here ever contains key material: ``status`` shows key ids and
 counts, ``keygen`` and ``rotate`` say which id became active. Exit codes: 0 on
@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from hukou.security.keys import KeyFileError, KeyRing, generate_key_file, is_private, rotate
+from hukou.security.pseudonym import PSEUDONYM_FILE_ENV, generate_pseudonym_key_file
 from hukou.security.selftest import check_vectors
 
 __all__ = ["security_app"]
@@ -58,6 +59,23 @@ def keygen(
     typer.echo("keep a backup in a safe place: without this file the encrypted data is lost")
 
 
+@security_app.command("pseudonym-keygen")
+def pseudonym_keygen(
+    out: Annotated[Path, typer.Option("--out", help="the pseudonym key file to create (0600)")],
+) -> None:
+    """Create the pseudonym key file (HMAC-SM3, analytics exports); never overwrites.
+
+    Keep it apart from the field key file (another folder or secret store) and
+    never ship it with an export.
+    """
+    try:
+        generate_pseudonym_key_file(out)
+    except KeyFileError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"created {out} (mode 0600); point {PSEUDONYM_FILE_ENV} at it")
+    typer.echo("changing this key later changes every pseudonym: back it up")
+
+
 @security_app.command("rotate")
 def rotate_command(
     file: Annotated[Path, typer.Option("--file", help="the key file to rotate")],
@@ -71,7 +89,7 @@ def rotate_command(
     except KeyFileError as error:
         raise _fail(str(error)) from None
     typer.echo(f"rotated {file}: active key {ring.active_key_id}, {len(ring.key_ids)} keys")
-    typer.echo("restart the services, then re-encrypt stored values (see docs/security.md)")
+    typer.echo("restart the services, then `hukou keys reencrypt` (see docs/security.md)")
 
 
 @security_app.command("status")

@@ -53,9 +53,12 @@ __all__ = [
     "KEY_ID_PATTERN",
     "KeyFileError",
     "KeyRing",
+    "activate",
     "generate_key_file",
     "is_private",
+    "retire",
     "rotate",
+    "write_private",
 ]
 
 KEY_FILE_VERSION = 1
@@ -207,18 +210,56 @@ class KeyRing:
             index_key=secrets.token_bytes(INDEX_KEY_SIZE),
         )
 
-    def with_new_key(self, key_id: str | None = None) -> KeyRing:
+    def with_new_key(self, key_id: str | None = None, *, activate: bool = True) -> KeyRing:
         """A new ring with a fresh random field key, made active; old keys still decrypt.
 
         The index key is kept: changing it would change every blind index, which
         is a re-indexing project of its own, not a routine rotation.
+
+        ``activate=False`` adds the key without encrypting with it yet: on several
+        nodes every node must be able to *decrypt* with a key before any node
+        *encrypts* with it (see :meth:`with_active`).
         """
         key_id = key_id or _next_key_id(self._keys)
         if key_id in self._keys:
             raise KeyFileError(f"key ring: key id {_shown(key_id)} already exists")
         keys = dict(self._keys)
         keys[key_id] = secrets.token_bytes(KEY_SIZE)
-        return KeyRing(active=key_id, keys=keys, index_key=self._index_key)
+        return KeyRing(
+            active=key_id if activate else self._active, keys=keys, index_key=self._index_key
+        )
+
+    def with_active(self, key_id: str) -> KeyRing:
+        """The same keys with ``key_id`` encrypting from now on.
+
+        >>> ring = KeyRing.generate("k2025a").with_new_key("k2025b", activate=False)
+        >>> ring.active_key_id, ring.with_active("k2025b").active_key_id
+        ('k2025a', 'k2025b')
+        """
+        if key_id not in self._keys:
+            raise KeyFileError(f"key ring: no key {_shown(key_id)} to activate")
+        return KeyRing(active=key_id, keys=self._keys, index_key=self._index_key)
+
+    def without_key(self, key_id: str) -> KeyRing:
+        """The ring without ``key_id``: tokens of that key become unreadable for good.
+
+        Only for a key no stored token uses any more (count them first, see
+        :mod:`hukou.security.rotation`); the active key is never removed.
+
+        >>> ring = KeyRing.generate("k2025a").with_new_key("k2025b")
+        >>> ring.without_key("k2025a").key_ids
+        ('k2025b',)
+        >>> ring.without_key("k2025b")
+        Traceback (most recent call last):
+        ...
+        hukou.security.keys.KeyFileError: key ring: 'k2025b' is active; activate another key first
+        """
+        if key_id not in self._keys:
+            raise KeyFileError(f"key ring: no key {_shown(key_id)} to retire")
+        if key_id == self._active:
+            raise KeyFileError(f"key ring: {_shown(key_id)} is active; activate another key first")
+        keys = {k: v for k, v in self._keys.items() if k != key_id}
+        return KeyRing(active=self._active, keys=keys, index_key=self._index_key)
 
     @classmethod
     def from_json(cls, text: str, *, source: str = "key ring") -> KeyRing:
@@ -301,7 +342,7 @@ def _next_key_id(existing: Collection[str], year: int | None = None) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     """Create ``path`` with mode 0600 and ``text``; fail if it exists (O_EXCL).
 
     The mode is given to ``open`` itself, so the keys are never readable by
@@ -328,7 +369,7 @@ def generate_key_file(path: str | os.PathLike[str], *, key_id: str | None = None
     path = Path(path)
     ring = KeyRing.generate(key_id)
     try:
-        _write_private(path, ring.to_json())
+        write_private(path, ring.to_json())
     except FileExistsError:
         raise KeyFileError(f"key file {path} already exists; refusing to overwrite it") from None
     except OSError as error:
@@ -336,24 +377,50 @@ def generate_key_file(path: str | os.PathLike[str], *, key_id: str | None = None
     return ring
 
 
-def rotate(path: str | os.PathLike[str], *, key_id: str | None = None) -> KeyRing:
-    """Add a fresh field key to the key file and make it active; return the new ring.
+def _replace_file(path: Path, ring: KeyRing) -> KeyRing:
+    """Write ``ring`` over the key file atomically; return it.
 
-    The file is replaced atomically (a 0600 temporary file in the same folder,
-    then ``os.replace``), so a crash leaves either the old or the new file,
-    never a half-written one that would lose every key. Old keys are kept:
-    existing tokens must still decrypt until they are re-encrypted.
+    A 0600 temporary file in the same folder, then ``os.replace``: a crash
+    leaves either the old or the new file, never a half-written one that would
+    lose every key.
     """
-    path = Path(path)
-    ring = KeyRing.from_file(path).with_new_key(key_id)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        _write_private(temporary, ring.to_json())
+        write_private(temporary, ring.to_json())
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise KeyFileError(f"key file {path}: cannot be rewritten ({error.strerror})") from None
     return ring
+
+
+def rotate(
+    path: str | os.PathLike[str], *, key_id: str | None = None, activate: bool = True
+) -> KeyRing:
+    """Add a fresh field key to the key file (active unless ``activate=False``).
+
+    The file is replaced atomically. Old keys are kept: existing tokens must
+    still decrypt until they are re-encrypted.
+    """
+    path = Path(path)
+    return _replace_file(path, KeyRing.from_file(path).with_new_key(key_id, activate=activate))
+
+
+def activate(path: str | os.PathLike[str], key_id: str) -> KeyRing:
+    """Make ``key_id`` (already in the key file) the key that encrypts new values."""
+    path = Path(path)
+    return _replace_file(path, KeyRing.from_file(path).with_active(key_id))
+
+
+def retire(path: str | os.PathLike[str], key_id: str) -> KeyRing:
+    """Remove ``key_id`` from the key file.
+
+    This module cannot see the database: call it through
+    :func:`hukou.security.rotation.retire_unused_key`, which refuses while any
+    stored token still uses the key.
+    """
+    path = Path(path)
+    return _replace_file(path, KeyRing.from_file(path).without_key(key_id))
 
 
 def is_private(path: str | os.PathLike[str]) -> bool:

@@ -7,7 +7,7 @@ start-up (and in ``hukou security selftest``) turns that into one clear error.
 
 >>> run_self_tests()
 >>> [result.ok for result in check_vectors()]
-[True, True, True, True, True]
+[True, True, True, True, True, True]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from hukou.security.sm import (
     DecryptionError,
+    hmac_sm3,
     sm3,
     sm4_encrypt_block,
     sm4_gcm_decrypt,
@@ -50,6 +51,7 @@ class VectorResult:
 
 
 _SM4_KEY = bytes.fromhex("0123456789abcdeffedcba9876543210")
+_HMAC_MESSAGE = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq" * 2
 
 # RFC 8998 Appendix A.1 (SM4-GCM).
 _GCM_KEY = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
@@ -92,6 +94,13 @@ VECTORS: tuple[Vector, ...] = (
         source="GB/T 32905-2016 example 2",
         compute=lambda: sm3(b"abcd" * 16),
         expected=bytes.fromhex("debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"),
+    ),
+    Vector(
+        # Blind indexes and pseudonyms are HMAC-SM3: check the MAC itself, not only SM3.
+        name="HMAC-SM3",
+        source="GM/T 0042-2015 appendix D.3, example 1",
+        compute=lambda: hmac_sm3(bytes(range(1, 33)), _HMAC_MESSAGE),
+        expected=bytes.fromhex("ca05e144ed05d1857840d1f318a4a8669e559fc8391f414485bfdf7bb408963a"),
     ),
     Vector(
         name="SM4 block",
