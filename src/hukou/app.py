@@ -19,13 +19,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from hukou.accounts.errors import AccessError, NotAuthenticatedError
+from hukou.accounts.events import AccountEvent
+from hukou.accounts.routes import router as accounts_router
+from hukou.accounts.web import message_detail
+from hukou.audit import ledger
+from hukou.audit.entry import LedgerEntry, Outcome
+from hukou.audit.routes import router as audit_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
+from hukou.exchange.routes import router as exchange_router
 from hukou.registry.push import load_push_tokens
 from hukou.registry.push import router as registry_push_router
+from hukou.security import selftest
 from hukou.system.routes import router as system_router
 from hukou.web import STATIC_DIR, Translator, page_language, render
 
@@ -78,6 +88,26 @@ def _error_response(
     return render(request, "error.html", context, status_code=status_code)
 
 
+def _account_event_to_ledger(db: Session, event: AccountEvent) -> None:
+    """Logins, grants and lockouts are state changes: each is a ledger entry, in the
+    same transaction as the change itself."""
+    failed = any(word in event.kind for word in ("fail", "refus", "lock", "denied"))
+    ledger.append(
+        db,
+        [
+            LedgerEntry.state_change(
+                actor=event.actor_id or event.user_id or "anonymous",
+                department="platform",
+                capability="accounts",
+                action=event.kind,
+                object_id=event.user_id or "unknown-account",
+                outcome=Outcome.FAILED if failed else Outcome.SUCCEEDED,
+                at=event.at,
+            )
+        ],
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: the environment's)."""
     settings = settings or get_settings()
@@ -85,6 +115,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to serve on a crypto library that fails the official SM3/SM4 vectors:
+        # a wrong cipher would silently write unreadable or unprotected data.
+        try:
+            selftest.run_self_tests()
+        except selftest.SelfTestError as error:
+            log.critical("refusing to start: %s", error)
+            engine.dispose()
+            raise
         yield
         engine.dispose()
 
@@ -104,6 +142,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Field keys are loaded on first use (hukou.registry.push): a node that never
     # encrypts never needs the key file.
     app.state.keyring = None
+    # Built on first use by hukou.accounts.get_account_store (it needs the field keys).
+    app.state.account_store = None
+    app.state.account_event_sink = _account_event_to_ledger
     # The more specific mount first: Starlette routes to the first prefix that matches.
     app.mount("/static/swagger", StaticFiles(directory=_swagger_ui_dir()), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -120,6 +161,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(system_router)
     app.include_router(registry_push_router)
+    app.include_router(audit_router)
+    app.include_router(accounts_router)
+    app.include_router(exchange_router)
 
     @app.middleware("http")
     async def correlation(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -139,6 +183,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return _error_response(
             request, exc.status_code, correlation_id, detail=detail, headers=exc.headers
         )
+
+    @app.exception_handler(AccessError)
+    async def access_refused(request: Request, exc: AccessError) -> Response:
+        # A permission check deep in a capability (ActiveSession.require) ends here.
+        correlation_id = getattr(request.state, "correlation_id", uuid.uuid4().hex)
+        status = 401 if isinstance(exc, NotAuthenticatedError) else 403
+        return _error_response(request, status, correlation_id, detail=message_detail(exc.message))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:

@@ -34,6 +34,7 @@ from hukou.standards import identity
 
 __all__ = [
     "IDENTITY_CONTEXT",
+    "IDENTITY_INDEX_PURPOSE",
     "BatchReport",
     "IngestError",
     "content_digest",
@@ -44,7 +45,7 @@ __all__ = [
 
 IDENTITY_CONTEXT = "registry.record.identity_number"  # the AAD of stored numbers
 _RAW_CONTEXT = "registry.quarantine.raw"
-_INDEX_PURPOSE = "identity_number"
+IDENTITY_INDEX_PURPOSE = "identity_number"  # blind indexes of numbers, records and persons
 _COLUMNS_IN_TABLE = frozenset({"identity_number", "name", "sex", "birth_date"})
 
 
@@ -173,7 +174,7 @@ def _accepted_row(raw: RawRecord, result: Standardised, ctx: _Context) -> dict[s
         "identity_token": None
         if number is None
         else ctx.cipher.encrypt(str(number), context=IDENTITY_CONTEXT),
-        "identity_index": ctx.cipher.blind_index(str(number), purpose=_INDEX_PURPOSE)
+        "identity_index": ctx.cipher.blind_index(str(number), purpose=IDENTITY_INDEX_PURPOSE)
         if result.identity_status == "valid"
         else None,
         "identity_status": result.identity_status,

@@ -62,6 +62,7 @@ from hukou.registry.model import (
     SourceRecord,
 )
 from hukou.registry.outbox import derive_events, identity_events, write_events
+from hukou.registry.persons import PERSON_IDENTITY_CONTEXT
 from hukou.registry.quality import Member, cross_checks, flag_json
 from hukou.registry.residence import (
     Residence,
@@ -89,7 +90,6 @@ __all__ = [
 
 # Chunk size for IN lists and bulk writes (SQLite allows 32,766 bound parameters).
 _CHUNK: Final = 1000
-_PERSON_IDENTITY_CONTEXT: Final = "registry.person.identity_number"
 # Records per slice of persons built and written together (bounds the golden JSON held).
 _SLICE_RECORDS: Final = 300_000
 _LOAD_ROWS: Final = 200_000  # records read and decrypted together
@@ -673,7 +673,7 @@ def _write_persons(
             **{k: v for k, v in row.items() if not k.startswith("_")},
             "identity_token": None
             if number is None
-            else cipher.encrypt(number, context=_PERSON_IDENTITY_CONTEXT),
+            else cipher.encrypt(number, context=PERSON_IDENTITY_CONTEXT),
         }
         (inserts if before is None else updates).append(full_row)
         if not baseline:

@@ -109,7 +109,10 @@ class Person(Base):
     """One person of the registry: the golden record of a cluster of source records."""
 
     __tablename__ = "registry_person"
-    __table_args__ = (Index("ix_registry_person_identity_index", "identity_index"),)
+    __table_args__ = (
+        Index("ix_registry_person_identity_index", "identity_index"),
+        Index("ix_registry_person_name_birth_date", "name", "birth_date"),
+    )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     identity_token: Mapped[str | None] = mapped_column(Text)

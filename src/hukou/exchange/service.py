@@ -1,0 +1,282 @@
+"""``Exchange.read``: the one door every read of a person's data goes through.
+
+For each read, in one transaction: the reader's permission, the access decision
+(:func:`hukou.exchange.policy.decide`: agreement, purpose, consent), the facts
+from the registry, masking unless unmasking is permitted and reasoned, and one
+ledger entry saying who read which items of whom, for what, with what outcome.
+Denials are entries too, and are returned, not raised, so the entry is committed
+with the caller's transaction; the HTTP layer turns a full denial into 403.
+
+Reads of the same items for many persons (:meth:`Exchange.read_batch`) take one decision
+and write one entry per person, so each resident sees every read of their data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from sqlalchemy.orm import Session
+
+from hukou.accounts import AccountKind, ActiveSession, Permission
+from hukou.audit import ledger
+from hukou.audit.entry import LedgerEntry, Outcome
+from hukou.exchange.agreements import agreements_for, consent_in_force
+from hukou.exchange.catalog import Catalog
+from hukou.exchange.masking import Mask, apply_mask
+from hukou.exchange.model import UnmaskReasonRow
+from hukou.exchange.policy import Decision, Denial, decide
+from hukou.registry import PersonFacts, Provenance, person_facts
+from hukou.security.fields import FieldCipher
+
+__all__ = [
+    "SELF_ACCESS",
+    "UNMASKED_SUFFIX",
+    "Exchange",
+    "PersonView",
+    "ReadRefusedError",
+]
+
+SELF_ACCESS = "self_access"
+UNMASKED_SUFFIX = ":unmasked"
+"""How the ledger marks an item that was shown unmasked (``identity_number:unmasked``)."""
+_MIN_REASON = 4  # characters: "核查身份" is four
+_MAX_BATCH = 10_000
+
+
+class ReadRefusedError(ValueError):
+    """A read that is malformed before any decision (no items, an empty batch, too big)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """What a reader gets of one person: allowed items (masked unless listed in
+    ``unmasked``), their provenance, and why the other items were withheld."""
+
+    person_id: str
+    values: Mapping[str, object]
+    provenance: Mapping[str, Provenance]
+    unmasked: tuple[str, ...]
+    denied: Mapping[str, Denial]
+    outcome: Outcome
+    ledger_seq: int
+    unmask_refused: bool = False
+    found: bool = True
+    basis: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _today() -> datetime.date:
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def _outcome(decision: Decision) -> Outcome:
+    return Outcome(decision.outcome)
+
+
+def _reader_department(actor: ActiveSession) -> str:
+    if actor.kind is AccountKind.RESIDENT:
+        return "resident"
+    return actor.department_code or "unknown"
+
+
+def _permitted(actor: ActiveSession, person_id: str, purpose: str, *, batch: bool) -> bool:
+    if actor.kind is AccountKind.RESIDENT:
+        return not batch and purpose == SELF_ACCESS and actor.person_id == person_id
+    if purpose == SELF_ACCESS:
+        return False
+    return actor.has(Permission.PERSON_BATCH_READ if batch else Permission.PERSON_READ)
+
+
+def _decision(
+    db: Session,
+    catalog: Catalog,
+    actor: ActiveSession,
+    person_id: str,
+    fields: Sequence[str],
+    *,
+    purpose: str,
+    today: datetime.date,
+    batch: bool = False,
+) -> Decision:
+    if not _permitted(actor, person_id, purpose, batch=batch):
+        return Decision((), MappingProxyType(dict.fromkeys(fields, Denial.NO_AGREEMENT)))
+    department = _reader_department(actor)
+    consent = (
+        purpose in catalog.purposes
+        and catalog.purposes[purpose].needs_consent
+        and consent_in_force(db, person_id, department, purpose)
+    )
+    return decide(
+        catalog,
+        department=department,
+        purpose=purpose,
+        fields=fields,
+        agreements=() if actor.kind is AccountKind.RESIDENT else agreements_for(db, department),
+        today=today,
+        consent=consent,
+        own_data=actor.kind is AccountKind.RESIDENT,
+    )
+
+
+def _present(decision: Decision, facts: PersonFacts | None) -> dict[str, object]:
+    """Every allowed item, ``None`` where the registry holds no value: "no data" is an
+    answer the reader is entitled to, unlike a withheld item."""
+    if facts is None:
+        return {}
+    return {name: facts.values.get(name) for name in decision.allowed}
+
+
+def _shown(catalog: Catalog, values: Mapping[str, object], unmasked: set[str]) -> dict[str, object]:
+    return {
+        name: value
+        if name in unmasked
+        else apply_mask(catalog.fields[name].mask if name in catalog.fields else Mask.HIDDEN, value)
+        for name, value in values.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """The door, with what it needs: the key ring's cipher and the sharing catalogue."""
+
+    cipher: FieldCipher
+    catalog: Catalog
+
+    def read(
+        self,
+        db: Session,
+        actor: ActiveSession,
+        person_id: str,
+        fields: Sequence[str],
+        purpose: str,
+        *,
+        case_id: str | None = None,
+        unmask: Sequence[str] = (),
+        reason: str | None = None,
+        today: datetime.date | None = None,
+    ) -> PersonView:
+        """Read ``fields`` of one person for ``purpose``, masked unless unmasking is allowed.
+
+        ``unmask`` lists items to show in clear: it needs the unmask permission and a
+        ``reason`` (kept beside the ledger entry); without both, the items come masked
+        and ``unmask_refused`` says so. A resident reading their own data
+        (``self_access``) sees it in clear. A person that does not exist gives an
+        empty, ``found=False`` view (and still a ledger entry: the attempt is a fact).
+        """
+        asked = list(dict.fromkeys(fields))
+        if not asked:
+            raise ReadRefusedError("name at least one item to read")
+        decision = _decision(
+            db, self.catalog, actor, person_id, asked, purpose=purpose, today=today or _today()
+        )
+        facts = (
+            person_facts(db, self.cipher, person_id, decision.allowed) if decision.allowed else None
+        )
+        found = facts is not None or not decision.allowed
+        values = _present(decision, facts)
+        own = actor.kind is AccountKind.RESIDENT
+        wants_clear = {name for name in unmask if name in values}
+        may_unmask = own or (
+            actor.has(Permission.PERSON_UNMASK)
+            and reason is not None
+            and len(reason.strip()) >= _MIN_REASON
+        )
+        clear = set(values) if own else (wants_clear if may_unmask else set())
+        shown = _shown(self.catalog, values, clear)
+        outcome = _outcome(decision) if found else Outcome.DENIED
+        logged = [
+            f"{name}{UNMASKED_SUFFIX}" if name in clear and not own else name for name in shown
+        ]
+        entry = LedgerEntry.access(
+            actor=actor.user_id,
+            department=_reader_department(actor),
+            purpose=purpose,
+            fields=logged if logged else asked,
+            outcome=outcome,
+            person_id=person_id,
+            case_id=case_id,
+        )
+        (seq,) = ledger.append(db, [entry])
+        if clear and not own and reason is not None:
+            db.add(UnmaskReasonRow(ledger_seq=seq, reason=reason.strip()))
+            db.flush()
+        return PersonView(
+            person_id,
+            MappingProxyType(shown),
+            MappingProxyType(dict(facts.provenance) if facts is not None else {}),
+            tuple(sorted(clear)),
+            decision.denied,
+            outcome,
+            seq,
+            unmask_refused=bool(wants_clear) and not may_unmask,
+            found=found,
+            basis=decision.basis,
+        )
+
+    def read_batch(
+        self,
+        db: Session,
+        actor: ActiveSession,
+        person_ids: Sequence[str],
+        fields: Sequence[str],
+        purpose: str,
+        *,
+        case_id: str | None = None,
+        today: datetime.date | None = None,
+    ) -> list[PersonView]:
+        """Read the same items of many persons for a department, masked, one entry per person.
+
+        Needs the batch-read permission; never unmasks (a batch has no single reason).
+        """
+        asked = list(dict.fromkeys(fields))
+        people = list(dict.fromkeys(person_ids))
+        if not asked or not people:
+            raise ReadRefusedError("name at least one item and one person")
+        if len(people) > _MAX_BATCH:
+            raise ReadRefusedError(f"at most {_MAX_BATCH:,} persons per batch")
+        day = today or _today()
+        views: list[tuple[str, Decision, dict[str, object], Mapping[str, Provenance], bool]] = []
+        entries: list[LedgerEntry] = []
+        for person in people:
+            decision = _decision(
+                db, self.catalog, actor, person, asked, purpose=purpose, today=day, batch=True
+            )
+            facts = (
+                person_facts(db, self.cipher, person, decision.allowed)
+                if decision.allowed
+                else None
+            )
+            found = facts is not None or not decision.allowed
+            shown = _shown(self.catalog, _present(decision, facts), set())
+            outcome = _outcome(decision) if found else Outcome.DENIED
+            views.append((person, decision, shown, facts.provenance if facts else {}, found))
+            entries.append(
+                LedgerEntry.access(
+                    actor=actor.user_id,
+                    department=_reader_department(actor),
+                    purpose=purpose,
+                    fields=list(shown) or asked,
+                    outcome=outcome,
+                    person_id=person,
+                    case_id=case_id,
+                )
+            )
+        seqs = ledger.append(db, entries)
+        return [
+            PersonView(
+                person,
+                MappingProxyType(shown),
+                MappingProxyType(dict(provenance)),
+                (),
+                decision.denied,
+                entry.outcome,
+                seq,
+                found=found,
+                basis=decision.basis,
+            )
+            for (person, decision, shown, provenance, found), entry, seq in zip(
+                views, entries, seqs, strict=True
+            )
+        ]

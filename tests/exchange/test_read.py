@@ -1,0 +1,305 @@
+"""The one door on a real registry, on SQLite and PostgreSQL: agreements, masking,
+unmasking, consent, the resident's own access, batches, and a ledger entry for each."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from hukou.accounts import Role
+from hukou.audit import ledger
+from hukou.audit.entry import Outcome
+from hukou.db import session_scope
+from hukou.exchange import (
+    AgreementError,
+    Denial,
+    approve,
+    give_consent,
+    propose,
+    revoke,
+    withdraw_consent,
+)
+from hukou.exchange.masking import mask_identity_number, mask_name
+from hukou.registry import find_by_identity_number, person_facts
+from tests.exchange.conftest import TODAY, Registry, resident, staff
+
+ASK = ["identity_number", "name", "registered_division", "phone", "income"]
+
+
+def _someone(registry: Registry) -> tuple[str, str, str]:
+    """A person with a valid identity number and a name: (person id, number, name)."""
+    cipher = registry.exchange.cipher
+    with session_scope(registry.engine) as db:
+        for person_id in registry.person_ids:
+            facts = person_facts(db, cipher, person_id, ["identity_number", "name"])
+            assert facts is not None
+            number, name = facts.values.get("identity_number"), facts.values.get("name")
+            if isinstance(number, str) and isinstance(name, str) and len(name) >= 2:
+                return person_id, number, name
+    raise AssertionError("the city has nobody with a number and a name")
+
+
+def _approved(
+    registry: Registry, provider: str, consumer: str, fields: list[str], purpose: str
+) -> str:
+    catalog = registry.exchange.catalog
+    with session_scope(registry.engine) as db:
+        draft = propose(
+            db,
+            catalog,
+            staff(Role.DATA_OFFICER, consumer),
+            provider=provider,
+            fields=fields,
+            purposes=[purpose],
+            valid_from=TODAY - datetime.timedelta(days=1),
+        )
+        approve(db, staff(Role.DATA_OFFICER, provider), draft.id)
+    return draft.id
+
+
+def test_the_provider_reads_its_own_data_masked_and_it_is_a_ledger_entry(
+    registry: Registry,
+) -> None:
+    person_id, number, name = _someone(registry)
+    clerk = staff(Role.WINDOW_CLERK, "public_security")
+    with session_scope(registry.engine) as db:
+        before = ledger.ledger_size(db)
+        view = registry.exchange.read(
+            db, clerk, person_id, ASK, "household_registration", today=TODAY
+        )
+        after = ledger.ledger_size(db)
+        entry = ledger.read_entry(db, view.ledger_seq)
+    assert view.values["identity_number"] == mask_identity_number(number)
+    assert view.values["name"] == mask_name(name)
+    assert view.provenance["name"].department == "public_security"
+    # phone is hr_social_security's, income tax's and never shared: withheld with reasons.
+    assert view.denied == {"phone": Denial.NO_AGREEMENT, "income": Denial.NEVER_SHARED}
+    assert view.outcome is Outcome.PARTIAL
+    assert after == before + 1
+    assert entry.person_id == person_id
+    assert entry.actor == clerk.user_id
+    assert entry.department == "public_security"
+    assert entry.purpose == "household_registration"
+    assert set(entry.fields) == set(view.values)
+    assert entry.outcome is Outcome.PARTIAL
+
+
+def test_without_an_agreement_nothing_is_returned_but_the_attempt_is_logged(
+    registry: Registry,
+) -> None:
+    person_id, _number, _name = _someone(registry)
+    clerk = staff(Role.WINDOW_CLERK, "housing")
+    with session_scope(registry.engine) as db:
+        view = registry.exchange.read(
+            db, clerk, person_id, ["name"], "residence_permit", today=TODAY
+        )
+        entry = ledger.read_entry(db, view.ledger_seq)
+    assert view.values == {}
+    assert view.denied == {"name": Denial.NO_AGREEMENT}
+    assert entry.outcome is Outcome.DENIED
+    assert entry.fields == ("name",)
+
+
+def test_an_approved_agreement_opens_exactly_its_items_for_its_purpose(
+    registry: Registry,
+) -> None:
+    person_id, number, _name = _someone(registry)
+    agreement = _approved(
+        registry,
+        "public_security",
+        "education",
+        ["name", "registered_division"],
+        "school_enrolment",
+    )
+    clerk = staff(Role.WINDOW_CLERK, "education")
+    with session_scope(registry.engine) as db:
+        view = registry.exchange.read(
+            db,
+            clerk,
+            person_id,
+            ["name", "registered_division", "identity_number"],
+            "school_enrolment",
+            today=TODAY,
+        )
+        other = registry.exchange.read(db, clerk, person_id, ["name"], "statistics", today=TODAY)
+    assert set(view.values) == {"name", "registered_division"}
+    assert view.basis["name"] == agreement
+    assert view.denied == {"identity_number": Denial.NO_AGREEMENT}
+    assert other.denied == {"name": Denial.PURPOSE_NOT_AGREED}
+    assert number not in str(view.values)
+    with session_scope(registry.engine) as db:
+        revoke(db, staff(Role.DATA_OFFICER, "public_security"), agreement)
+        revoked = registry.exchange.read(
+            db, clerk, person_id, ["name"], "school_enrolment", today=TODAY
+        )
+    assert revoked.denied == {"name": Denial.NOT_IN_FORCE}
+
+
+def test_four_eyes_and_the_provider_decide(registry: Registry) -> None:
+    catalog = registry.exchange.catalog
+    with session_scope(registry.engine) as db:
+        officer = staff(Role.DATA_OFFICER, "tax", user_id="officer-tax")
+        draft = propose(
+            db,
+            catalog,
+            officer,
+            provider="public_security",
+            fields=["name"],
+            purposes=["statistics"],
+            valid_from=TODAY,
+        )
+        with pytest.raises(AgreementError, match="provider's data officer"):
+            approve(db, staff(Role.DATA_OFFICER, "tax", user_id="another-tax"), draft.id)
+        with pytest.raises(AgreementError, match="never shared"):
+            propose(
+                db,
+                catalog,
+                staff(Role.DATA_OFFICER, "housing"),
+                provider="tax",
+                fields=["income"],
+                purposes=["statistics"],
+                valid_from=TODAY,
+            )
+        with pytest.raises(AgreementError, match="own data"):
+            propose(
+                db,
+                catalog,
+                officer,
+                provider="tax",
+                fields=["tax_year"],
+                purposes=["statistics"],
+                valid_from=TODAY,
+            )
+        with pytest.raises(AgreementError, match="provided by public_security"):
+            propose(
+                db,
+                catalog,
+                officer,
+                provider="housing",
+                fields=["name"],
+                purposes=["statistics"],
+                valid_from=TODAY,
+            )
+
+
+def test_unmasking_needs_the_permission_and_a_reason(registry: Registry) -> None:
+    person_id, number, _name = _someone(registry)
+    reviewer = staff(Role.DEPARTMENT_REVIEWER, "public_security")
+    clerk = staff(Role.WINDOW_CLERK, "public_security")
+    with session_scope(registry.engine) as db:
+        refused = registry.exchange.read(
+            db,
+            clerk,
+            person_id,
+            ["identity_number"],
+            "household_registration",
+            unmask=["identity_number"],
+            reason="核对身份证件",
+            today=TODAY,
+        )
+        no_reason = registry.exchange.read(
+            db,
+            reviewer,
+            person_id,
+            ["identity_number"],
+            "household_registration",
+            unmask=["identity_number"],
+            today=TODAY,
+        )
+        clear = registry.exchange.read(
+            db,
+            reviewer,
+            person_id,
+            ["identity_number"],
+            "household_registration",
+            unmask=["identity_number"],
+            reason="核对身份证件",
+            today=TODAY,
+        )
+        entry = ledger.read_entry(db, clear.ledger_seq)
+    assert refused.unmask_refused
+    assert refused.values["identity_number"] != number
+    assert no_reason.unmask_refused
+    assert no_reason.values["identity_number"] != number
+    assert clear.values["identity_number"] == number
+    assert clear.unmasked == ("identity_number",)
+    assert entry.fields == ("identity_number:unmasked",)
+    assert number not in str(entry)
+
+
+def test_consent_based_purpose_stops_when_consent_is_withdrawn(registry: Registry) -> None:
+    person_id, _number, _name = _someone(registry)
+    _approved(
+        registry, "public_security", "civil_affairs", ["registered_division"], "community_services"
+    )
+    clerk = staff(Role.WINDOW_CLERK, "civil_affairs")
+    person = resident(person_id)
+    catalog = registry.exchange.catalog
+
+    def ask() -> dict[str, Denial]:
+        with session_scope(registry.engine) as db:
+            return dict(
+                registry.exchange.read(
+                    db,
+                    clerk,
+                    person_id,
+                    ["registered_division"],
+                    "community_services",
+                    today=TODAY,
+                ).denied
+            )
+
+    assert ask() == {"registered_division": Denial.NO_CONSENT}
+    with session_scope(registry.engine) as db:
+        give_consent(db, catalog, person, department="civil_affairs", purpose="community_services")
+    assert ask() == {}
+    with session_scope(registry.engine) as db:
+        assert withdraw_consent(
+            db, person, department="civil_affairs", purpose="community_services"
+        )
+    assert ask() == {"registered_division": Denial.NO_CONSENT}
+
+
+def test_a_resident_sees_their_own_data_in_clear_and_nobody_elses(registry: Registry) -> None:
+    person_id, number, name = _someone(registry)
+    me = resident(person_id)
+    other = next(p for p in registry.person_ids if p != person_id)
+    with session_scope(registry.engine) as db:
+        mine = registry.exchange.read(
+            db, me, person_id, ["identity_number", "name", "income"], "self_access"
+        )
+        theirs = registry.exchange.read(db, me, other, ["name"], "self_access")
+        as_clerk = registry.exchange.read(db, me, person_id, ["name"], "household_registration")
+    assert mine.values["identity_number"] == number
+    assert mine.values["name"] == name
+    assert not mine.denied
+    assert theirs.values == {}
+    assert theirs.outcome is Outcome.DENIED
+    assert as_clerk.values == {}
+
+
+def test_batch_read_writes_one_entry_per_person(registry: Registry) -> None:
+    officer = staff(Role.DATA_OFFICER, "public_security")
+    people = list(registry.person_ids[:25])
+    with session_scope(registry.engine) as db:
+        views = registry.exchange.read_batch(
+            db, officer, people, ["name", "sex"], "statistics", today=TODAY
+        )
+        entries = [ledger.read_entry(db, view.ledger_seq) for view in views]
+    assert [v.person_id for v in views] == people
+    assert [e.person_id for e in entries] == people
+    assert len({v.ledger_seq for v in views}) == len(people)
+    clerk = staff(Role.WINDOW_CLERK, "public_security")
+    with session_scope(registry.engine) as db:
+        refused = registry.exchange.read_batch(
+            db, clerk, people[:2], ["name"], "statistics", today=TODAY
+        )
+    assert all(v.values == {} and v.outcome is Outcome.DENIED for v in refused)
+
+
+def test_lookup_by_number_finds_the_person(registry: Registry) -> None:
+    person_id, number, _name = _someone(registry)
+    with session_scope(registry.engine) as db:
+        assert find_by_identity_number(db, registry.exchange.cipher, number) == [person_id]
+        assert find_by_identity_number(db, registry.exchange.cipher, "not a number") == []

@@ -1,0 +1,196 @@
+"""The exchange over HTTP, logged in through /api/v1/auth, on both engines: search and
+read with masking, 403 for a refused read, agreements, and the resident's tracker
+whose inclusion proofs verify against the signed checkpoint."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from hukou.accounts import Role
+from hukou.app import create_app
+from hukou.audit import ledger
+from hukou.audit.checkpoint import NoteSigner, open_checkpoint
+from hukou.audit.merkle import SM3_HASHER, verify_inclusion
+from hukou.config import Settings
+from hukou.db import session_scope
+from hukou.registry import person_facts
+from tests.accounts.http import create_resident, create_staff, install_store, log_in
+from tests.exchange.conftest import Registry
+
+ORIGIN = "hukou.test/ledger"
+
+
+@pytest.fixture
+def client(registry: Registry, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=registry.url,
+        data_dir=tmp_path,
+        keys=SecretStr(registry.keyring.to_json()),
+    )
+    app = create_app(settings)
+    install_store(app)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _login(client: TestClient, role: Role, department: str) -> dict[str, str]:
+    account = create_staff(client.app, [role], department=department)  # type: ignore[arg-type]
+    return log_in(client, account.username).headers
+
+
+def _resident(client: TestClient, person_id: str) -> dict[str, str]:
+    account = create_resident(client.app, person_id)  # type: ignore[arg-type]
+    return log_in(client, account.username).headers
+
+
+def _numbered(registry: Registry) -> tuple[str, str]:
+    with session_scope(registry.engine) as db:
+        for person_id in registry.person_ids:
+            facts = person_facts(db, registry.exchange.cipher, person_id, ["identity_number"])
+            if facts is not None and isinstance(facts.values.get("identity_number"), str):
+                return person_id, str(facts.values["identity_number"])
+    raise AssertionError("nobody has a number")
+
+
+def test_search_and_read_masked(client: TestClient, registry: Registry) -> None:
+    person_id, number = _numbered(registry)
+    clerk = _login(client, Role.WINDOW_CLERK, "public_security")
+    found = client.post(
+        "/api/v1/persons/search",
+        json={"identity_number": number, "purpose": "household_registration"},
+        headers=clerk,
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["person_ids"] == [person_id]
+    read = client.post(
+        f"/api/v1/persons/{person_id}/read",
+        json={"fields": ["identity_number", "name", "income"], "purpose": "household_registration"},
+        headers=clerk,
+    )
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["values"]["identity_number"] == number[:6] + "********" + number[-4:]
+    assert body["denied"] == {"income": "never_shared"}
+    assert body["sources"]["identity_number"] == "public_security"
+    assert number not in read.text
+
+
+def test_refused_reads_and_unauthenticated_calls(client: TestClient, registry: Registry) -> None:
+    person_id, _number = _numbered(registry)
+    housing = _login(client, Role.WINDOW_CLERK, "housing")
+    refused = client.post(
+        f"/api/v1/persons/{person_id}/read",
+        json={"fields": ["name"], "purpose": "residence_permit"},
+        headers=housing,
+    )
+    assert refused.status_code == 403
+    for method, path, body in [
+        (
+            "post",
+            f"/api/v1/persons/{person_id}/read",
+            {"fields": ["name"], "purpose": "statistics"},
+        ),
+        ("post", "/api/v1/persons/search", {"identity_number": "1", "purpose": "statistics"}),
+        (
+            "post",
+            "/api/v1/persons/batch",
+            {"person_ids": [person_id], "fields": ["name"], "purpose": "statistics"},
+        ),
+        ("get", "/api/v1/agreements", None),
+        ("get", "/api/v1/me/accesses", None),
+        ("get", "/api/v1/me/data", None),
+    ]:
+        response = client.request(method, path, json=body)
+        assert response.status_code == 401, path
+        assert "Traceback" not in response.text
+    analyst = _login(client, Role.ANALYST, "public_security")
+    forbidden = client.post(
+        "/api/v1/persons/search",
+        json={"identity_number": "11010519491231002X", "purpose": "statistics"},
+        headers=analyst,
+    )
+    assert forbidden.status_code == 403
+    extra = client.post(
+        f"/api/v1/persons/{person_id}/read",
+        json={"fields": ["name"], "purpose": "statistics", "sneaky": True},
+        headers=housing,
+    )
+    assert extra.status_code == 422
+
+
+def test_agreement_over_http_opens_the_read(client: TestClient, registry: Registry) -> None:
+    person_id, _number = _numbered(registry)
+    consumer = _login(client, Role.DATA_OFFICER, "tax")
+    provider = _login(client, Role.DATA_OFFICER, "public_security")
+    draft = client.post(
+        "/api/v1/agreements",
+        json={
+            "provider": "public_security",
+            "fields": ["registered_division"],
+            "purposes": ["statistics"],
+            "valid_from": "2025-01-01",
+        },
+        headers=consumer,
+    )
+    assert draft.status_code == 201, draft.text
+    agreement = draft.json()["id"]
+    assert (
+        client.post(f"/api/v1/agreements/{agreement}/approve", headers=consumer).status_code == 422
+    )
+    approved = client.post(f"/api/v1/agreements/{agreement}/approve", headers=provider)
+    assert approved.json()["status"] == "approved"
+    clerk = _login(client, Role.WINDOW_CLERK, "tax")
+    read = client.post(
+        f"/api/v1/persons/{person_id}/read",
+        json={"fields": ["registered_division"], "purpose": "statistics"},
+        headers=clerk,
+    )
+    assert read.status_code == 200, read.text
+    listed = client.get("/api/v1/agreements", headers=consumer).json()["agreements"]
+    assert agreement in {item["id"] for item in listed}
+
+
+def test_the_resident_sees_each_access_with_a_proof_that_verifies(
+    client: TestClient, registry: Registry
+) -> None:
+    person_id, number = _numbered(registry)
+    clerk = _login(client, Role.WINDOW_CLERK, "public_security")
+    read = client.post(
+        f"/api/v1/persons/{person_id}/read",
+        json={"fields": ["name"], "purpose": "household_registration", "case_id": "CASE-1"},
+        headers=clerk,
+    )
+    seq = read.json()["ledger_seq"]
+    signer = NoteSigner.generate(ORIGIN)
+    with session_scope(registry.engine) as db:
+        ledger.checkpoint(db, signer, ORIGIN)
+    me = _resident(client, person_id)
+    page = client.get("/api/v1/me/accesses", headers=me)
+    assert page.status_code == 200, page.text
+    body = page.json()
+    mine = [item for item in body["accesses"] if item["seq"] == seq]
+    assert len(mine) == 1
+    access = mine[0]
+    assert (access["department"], access["purpose"], access["case_id"]) == (
+        "public_security",
+        "household_registration",
+        "CASE-1",
+    )
+    # Verify as the resident would: the checkpoint with the log's public key, then the path.
+    head = open_checkpoint(body["checkpoint"], origin=ORIGIN, log_key=signer.verifier())
+    leaf = SM3_HASHER.hash_leaf(access["entry"].encode("utf-8"))
+    proof = [base64.b64decode(h) for h in access["proof"]]
+    verify_inclusion(leaf, seq, head.size, proof, head.root_hash, hasher=SM3_HASHER)
+    export = client.get("/api/v1/me/data", headers=me)
+    assert export.status_code == 200
+    document = export.json()
+    assert document["facts"]["identity_number"]["value"] == number
+    assert any(item["seq"] == seq for item in document["accesses"])
+    assert document["records"], "the source records are part of the copy"
