@@ -79,6 +79,7 @@ PUSH_TOKEN_OPERATIONS: Final[frozenset[Operation]] = frozenset(
 
 SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("GET", "/api/v1/auth/me"): None,  # any live session
+    ("GET", "/api/v1/catalog"): None,  # what may be shared is no secret to any account
     ("POST", "/api/v1/persons/search"): Permission.PERSON_READ,
     ("POST", "/api/v1/persons/{person_id}/read"): Permission.PERSON_READ,
     ("POST", "/api/v1/persons/batch"): Permission.PERSON_BATCH_READ,

@@ -79,3 +79,30 @@ def test_a_minimal_catalogue_parses() -> None:
 def test_errors_name_file_line_and_key(text: str, message: str) -> None:
     with pytest.raises(CatalogError, match=message.replace("(", r"\(").replace(".", r"\.")):
         parse_catalog(text, "test.yaml", {"name": "public_security"})
+
+
+def test_every_department_must_share_what_its_feed_carries() -> None:
+    catalog = load_catalog()
+    carried = {
+        spec.department: {
+            column.field for file in spec.files for column in file.columns if column.field
+        }
+        for spec in load_all()
+    }
+    assert set(catalog.must_share) == set(carried)
+    for department, items in catalog.must_share.items():
+        assert set(items) <= carried[department], department
+        assert all(catalog.fields[item].provider == department for item in items)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("must_share:\n  public_security: [nickname]\n", "'nickname' is not in fields"),
+        ("must_share:\n  housing: [name]\n", "'name' is provided by public_security"),
+        ("must_share:\n  public_security: name\n", "must be a list of items"),
+    ],
+)
+def test_must_share_is_checked(section: str, message: str) -> None:
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(GOOD + section, "test.yaml", {"name": "public_security"})

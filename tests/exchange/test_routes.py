@@ -194,3 +194,13 @@ def test_the_resident_sees_each_access_with_a_proof_that_verifies(
     assert document["facts"]["identity_number"]["value"] == number
     assert any(item["seq"] == seq for item in document["accesses"])
     assert document["records"], "the source records are part of the copy"
+
+
+def test_the_catalogue_is_served_to_any_account(client: TestClient) -> None:
+    assert client.get("/api/v1/catalog").status_code == 401
+    analyst = _login(client, Role.ANALYST, "public_security")
+    body = client.get("/api/v1/catalog", headers=analyst).json()
+    items = {item["name"]: item for item in body["items"]}
+    assert items["income"]["share"] == "never"
+    assert items["identity_number"]["provider"] == "public_security"
+    assert "identity_number" in body["must_share"]["public_security"]

@@ -19,7 +19,7 @@ about who owns a fact; items the platform infers itself name ``registry``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -103,6 +103,8 @@ class Catalog:
     purposes: Mapping[str, Purpose]
     bases: Mapping[str, LegalBasis]
     fields: Mapping[str, FieldItem]
+    must_share: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Department → the items it must deliver for the others (its part of the 共享清单)."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -152,20 +154,20 @@ def _providers() -> dict[str, str]:
     """
     best: dict[str, tuple[int, list[str]]] = {}
     for spec in load_all():
-        for field, rank in spec.authority.items():
-            current = best.get(field)
+        for item, rank in spec.authority.items():
+            current = best.get(item)
             if current is None or rank < current[0]:
-                best[field] = (rank, [spec.department])
+                best[item] = (rank, [spec.department])
             elif rank == current[0]:
                 current[1].append(spec.department)
-    tied = {field: sorted(d) for field, (_rank, d) in best.items() if len(d) > 1}
+    tied = {item: sorted(d) for item, (_rank, d) in best.items() if len(d) > 1}
     if tied:
-        field, departments = sorted(tied.items())[0]
+        item, departments = sorted(tied.items())[0]
         raise CatalogError(
-            f"feed specs rank {field!r} equally best in {', '.join(departments)}: "
+            f"feed specs rank {item!r} equally best in {', '.join(departments)}: "
             "its provider is undecided"
         )
-    return {field: departments[0] for field, (_rank, departments) in best.items()}
+    return {item: departments[0] for item, (_rank, departments) in best.items()}
 
 
 def parse_catalog(text: str, source: str, providers: Mapping[str, str]) -> Catalog:
@@ -177,11 +179,11 @@ def parse_catalog(text: str, source: str, providers: Mapping[str, str]) -> Catal
     if not isinstance(document, dict):
         raise CatalogError(f"{source}: must be a mapping")
     top = _lines(document)
-    expected = {"version", "purposes", "legal_bases", "fields"}
+    expected = {"version", "purposes", "legal_bases", "fields", "must_share"}
     for key, _value in _entries(document):
         if key not in expected:
             raise CatalogError(f"{source}, line {top.get(key, 0)}: unknown key {key!r}")
-    for key in sorted(expected):
+    for key in sorted(expected - {"must_share"}):
         if key not in document:
             raise CatalogError(f"{source}: missing key {key!r}")
     if document["version"] != 1:
@@ -238,7 +240,37 @@ def parse_catalog(text: str, source: str, providers: Mapping[str, str]) -> Catal
             Mask(_require(where, body.get("mask"), {m.value for m in Mask}, key="mask", line=line)),
             sensitive,
         )
-    return Catalog(MappingProxyType(purposes), MappingProxyType(bases), MappingProxyType(fields))
+    must_share = _must_share(source, document.get("must_share", {}), fields)
+    return Catalog(
+        MappingProxyType(purposes),
+        MappingProxyType(bases),
+        MappingProxyType(fields),
+        MappingProxyType(must_share),
+    )
+
+
+def _must_share(
+    source: str, section: object, fields: Mapping[str, FieldItem]
+) -> dict[str, tuple[str, ...]]:
+    """The must-share lists: each item the department's own, and shareable."""
+    if not isinstance(section, dict):
+        raise CatalogError(f"{source}: must_share must map departments to lists of items")
+    lines = _lines(section)
+    found: dict[str, tuple[str, ...]] = {}
+    for department, items in _entries(section):
+        where = f"{source}: must_share.{department}, line {lines.get(department, 0)}"
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise CatalogError(f"{where}: must be a list of items")
+        for name in items:
+            item = fields.get(name)
+            if item is None:
+                raise CatalogError(f"{where}: {name!r} is not in fields")
+            if item.provider != department:
+                raise CatalogError(f"{where}: {name!r} is provided by {item.provider}")
+            if item.share is Share.NEVER:
+                raise CatalogError(f"{where}: {name!r} is never shared")
+        found[department] = tuple(items)
+    return found
 
 
 @cache

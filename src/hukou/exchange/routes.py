@@ -189,6 +189,31 @@ class AccessList(BaseModel):
     next_after: int | None
 
 
+class CatalogItem(BaseModel):
+    model_config = _Strict
+    name: str
+    provider: str
+    share: str
+    mask: str
+    sensitive: bool
+
+
+class PurposeOut(BaseModel):
+    model_config = _Strict
+    code: str
+    zh: str
+    en: str
+    basis: str
+    law: str
+
+
+class CatalogOut(BaseModel):
+    model_config = _Strict
+    items: list[CatalogItem]
+    purposes: list[PurposeOut]
+    must_share: dict[str, list[str]]
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -221,6 +246,33 @@ def _agreement_out(view: deals.AgreementView) -> AgreementOut:
 
 def _refused(error: Exception) -> HTTPException:
     return HTTPException(422, str(error))
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@router.get("/catalog", response_model=CatalogOut)
+def sharing_catalog(actor: Session) -> CatalogOut:
+    """The 共享清单: every shareable item, its provider and class, purposes, must-share lists."""
+    del actor  # any logged-in account may see what can be shared and why
+    catalog = _catalog()
+    return CatalogOut(
+        items=[
+            CatalogItem(
+                name=item.name,
+                provider=item.provider,
+                share=str(item.share),
+                mask=str(item.mask),
+                sensitive=item.sensitive,
+            )
+            for item in catalog.fields.values()
+        ],
+        purposes=[
+            PurposeOut(code=p.code, zh=p.zh, en=p.en, basis=p.basis, law=p.law)
+            for p in catalog.purposes.values()
+        ],
+        must_share={department: list(items) for department, items in catalog.must_share.items()},
+    )
 
 
 # --------------------------------------------------------------------------- persons
