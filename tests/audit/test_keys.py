@@ -15,6 +15,7 @@ from hukou.audit.keys import (
     ledger_key_file,
     load_signer,
     load_verifier,
+    signer_for,
 )
 from hukou.config import Settings
 
@@ -69,3 +70,26 @@ def test_key_file_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("HUKOU_LEDGER_KEY_FILE", "/etc/hukou/checkpoint.key")
     assert ledger_key_file(settings) == Path("/etc/hukou/checkpoint.key")
     assert DEFAULT_ORIGIN == "hukou.local/audit"
+
+
+def test_signer_for_makes_a_key_outside_production_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUKOU_LEDGER_KEY_FILE", raising=False)
+    development = Settings(_env_file=None, data_dir=tmp_path / "dev")  # type: ignore[call-arg]
+    made = signer_for(development)
+    assert made is not None
+    assert ledger_key_file(development).exists()
+    again = signer_for(development)
+    assert again is not None
+    assert again.verifier().vkey == made.verifier().vkey
+    production = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        env="production",
+        data_dir=tmp_path / "prod",
+        secret_key="s" * 40,
+        database_url="postgresql+psycopg://hukou@db/hukou",
+        key_file=tmp_path / "prod" / "keys.json",
+    )
+    assert signer_for(production) is None
+    assert not ledger_key_file(production).exists()

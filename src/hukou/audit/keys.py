@@ -40,6 +40,7 @@ __all__ = [
     "ledger_key_file",
     "load_signer",
     "load_verifier",
+    "signer_for",
 ]
 
 DEFAULT_ORIGIN = "hukou.local/audit"
@@ -110,6 +111,26 @@ def load_signer(path: Path) -> NoteSigner:
         return NoteSigner.from_skey(text)
     except CheckpointError as error:
         raise LedgerKeyError(f"{path} does not hold a signer key ({error})") from None
+
+
+def signer_for(settings: Settings) -> NoteSigner | None:
+    """The installation's checkpoint signer; outside production, made on first use.
+
+    Production never generates a key silently (the public key must be published
+    before checkpoints mean anything): without a key file there is no signer, and
+    checkpoints wait for `hukou audit keygen`.
+    """
+    path = ledger_key_file(settings)
+    if path.exists():
+        return load_signer(path)
+    if settings.env == "production":
+        return None
+    try:
+        return generate_signer_file(path)
+    except LedgerKeyError:
+        if path.exists():  # another process made it first
+            return load_signer(path)
+        raise
 
 
 def load_verifier(vkey: str) -> NoteVerifier:

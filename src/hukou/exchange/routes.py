@@ -9,6 +9,7 @@ nothing was allowed answers 403 after its ledger entry is committed.
 from __future__ import annotations
 
 import datetime
+import logging
 from functools import cache
 from typing import Annotated, Any
 
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hukou.accounts import ActiveSession, Permission, current_session
 from hukou.audit import ledger
+from hukou.audit.checkpoint import NoteSigner
 from hukou.audit.entry import EntryError, LedgerEntry, Outcome
+from hukou.audit.keys import LedgerKeyError, signer_for
 from hukou.db import session_scope
 from hukou.exchange import agreements as deals
 from hukou.exchange import tracker
@@ -28,6 +31,8 @@ from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
 from hukou.security.fields import FieldCipher
 
 __all__ = ["router"]
+
+log = logging.getLogger("hukou.exchange")
 
 Session = Annotated[ActiveSession, Depends(current_session)]
 _Strict = ConfigDict(extra="forbid")
@@ -64,6 +69,18 @@ router = APIRouter(prefix="/api/v1", tags=["exchange"], responses=_REFUSALS)
 @cache
 def _catalog() -> Catalog:
     return load_catalog()
+
+
+def _signer(request: Request) -> NoteSigner | None:
+    """The checkpoint signer, loaded once (``None`` in production until one is made)."""
+    if not hasattr(request.app.state, "ledger_signer"):
+        try:
+            request.app.state.ledger_signer = signer_for(request.app.state.settings)
+        except LedgerKeyError:
+            log.exception("checkpoint key unavailable")
+            request.app.state.ledger_signer = None
+    signer: NoteSigner | None = request.app.state.ledger_signer
+    return signer
 
 
 def _exchange(request: Request) -> Exchange:
@@ -429,7 +446,7 @@ def my_accesses(
 ) -> AccessList:
     """Every access to my data, each with an inclusion proof against the signed checkpoint."""
     with session_scope(request.app.state.engine) as db:
-        page = tracker.my_accesses(db, actor, after=after)
+        page = tracker.my_accesses(db, actor, after=after, signer=_signer(request))
     return AccessList(
         person_id=page.person_id,
         accesses=[

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hukou.accounts import AccountKind, ActiveSession, Permission, PermissionDeniedError
 from hukou.audit import ledger
+from hukou.audit.checkpoint import NoteSigner
 from hukou.audit.entry import LedgerEntry, Outcome, decode_entry
 from hukou.exchange.model import ConsentRow
 from hukou.registry import person_holdings
@@ -64,12 +65,23 @@ def _own_person(actor: ActiveSession, permission: Permission) -> str:
 
 
 def my_accesses(
-    db: Session, actor: ActiveSession, *, after: int = -1, limit: int = _PAGE
+    db: Session,
+    actor: ActiveSession,
+    *,
+    after: int = -1,
+    limit: int = _PAGE,
+    signer: NoteSigner | None = None,
 ) -> Tracker:
-    """The resident's access history from ``after`` on, oldest first, with proofs."""
+    """The resident's access history from ``after`` on, oldest first, with proofs.
+
+    With a ``signer``, a checkpoint is signed first when the latest one does not
+    cover the whole ledger, so that every entry shown comes with its proof.
+    """
     person = _own_person(actor, Permission.SELF_READ)
     rows = ledger.person_entries(db, person, after=after, limit=min(limit, _PAGE))
     head = ledger.latest_checkpoint(db)
+    if signer is not None and rows and (head is None or head.size <= rows[-1][0]):
+        head = ledger.checkpoint(db, signer)
     records = []
     hash_name: str | None = None
     for seq, text in rows:
