@@ -37,6 +37,9 @@ class Settings(BaseSettings):
         default=None, description="SM4 field keys (JSON); default <data_dir>/keys.json"
     )
     keys: SecretStr | None = Field(default=None, description="the key file's JSON, inline")
+    ledger_key_file: Path | None = Field(
+        default=None, description="Ed25519 checkpoint key; default ledger.key beside the data keys"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     default_language: Literal["zh-CN", "en"] = "zh-CN"

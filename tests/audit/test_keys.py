@@ -68,7 +68,8 @@ def test_key_file_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert ledger_key_file(beside) == tmp_path / "secrets" / "ledger.key"
     monkeypatch.setenv("HUKOU_LEDGER_KEY_FILE", "/etc/hukou/checkpoint.key")
-    assert ledger_key_file(settings) == Path("/etc/hukou/checkpoint.key")
+    configured = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    assert ledger_key_file(configured) == Path("/etc/hukou/checkpoint.key")
     assert DEFAULT_ORIGIN == "hukou.local/audit"
 
 

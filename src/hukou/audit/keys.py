@@ -24,9 +24,6 @@ import base64
 import os
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from hukou.audit.checkpoint import CheckpointError, NoteSigner, NoteVerifier
 from hukou.config import Settings
 from hukou.security.keys import KEY_FILE_MODE, write_private  # 0600: whoever reads it can sign
@@ -35,7 +32,6 @@ __all__ = [
     "DEFAULT_ORIGIN",
     "KEY_FILE_MODE",
     "LedgerKeyError",
-    "LedgerKeySettings",
     "generate_signer_file",
     "ledger_key_file",
     "load_signer",
@@ -54,20 +50,9 @@ class LedgerKeyError(ValueError):
     """
 
 
-class LedgerKeySettings(BaseSettings):
-    """``HUKOU_LEDGER_KEY_FILE``: where the checkpoint signing key is kept."""
-
-    model_config = SettingsConfigDict(env_prefix="HUKOU_LEDGER_", env_file=".env", extra="ignore")
-
-    key_file: Path | None = Field(
-        default=None, description="Ed25519 checkpoint key; default ledger.key beside the data keys"
-    )
-
-
 def ledger_key_file(settings: Settings) -> Path:
     """The signer key file: the setting, else ``ledger.key`` beside the data keys."""
-    configured = LedgerKeySettings().key_file
-    return configured or settings.resolved_key_file.parent / "ledger.key"
+    return settings.ledger_key_file or settings.resolved_key_file.parent / "ledger.key"
 
 
 def _signer_key_text(signer: NoteSigner, seed: bytes) -> str:
