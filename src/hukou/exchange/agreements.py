@@ -94,8 +94,16 @@ def _staff_department(actor: ActiveSession) -> str:
 
 
 def _record(
-    db: Session, actor: ActiveSession, department: str, action: str, agreement: str
+    db: Session,
+    actor: ActiveSession,
+    department: str,
+    action: str,
+    object_id: str,
+    *,
+    purpose: str | None = None,
+    person_id: str | None = None,
 ) -> None:
+    """The state change as a ledger entry, in the same transaction as the change."""
     ledger.append(
         db,
         [
@@ -104,8 +112,10 @@ def _record(
                 department=department,
                 capability=_CAPABILITY,
                 action=action,
-                object_id=agreement,
+                object_id=object_id,
                 outcome=Outcome.SUCCEEDED,
+                purpose=purpose,
+                person_id=person_id,
             )
         ],
     )
@@ -258,26 +268,6 @@ def _own_person(actor: ActiveSession) -> str:
     return actor.person_id
 
 
-def _consent_event(
-    db: Session, actor: ActiveSession, person: str, *, department: str, purpose: str, action: str
-) -> None:
-    ledger.append(
-        db,
-        [
-            LedgerEntry.state_change(
-                actor=actor.user_id,
-                department=department,
-                capability=_CAPABILITY,
-                action=action,
-                object_id=f"{department}/{purpose}",
-                outcome=Outcome.SUCCEEDED,
-                purpose=purpose,
-                person_id=person,
-            )
-        ],
-    )
-
-
 def give_consent(
     db: Session, catalog: Catalog, actor: ActiveSession, *, department: str, purpose: str
 ) -> None:
@@ -289,7 +279,15 @@ def give_consent(
         return
     db.add(ConsentRow(person_id=person, department=department, purpose=purpose, given_at=_now()))
     db.flush()
-    _consent_event(db, actor, person, department=department, purpose=purpose, action="consent.give")
+    _record(
+        db,
+        actor,
+        department,
+        "consent.give",
+        f"{department}/{purpose}",
+        purpose=purpose,
+        person_id=person,
+    )
 
 
 def withdraw_consent(db: Session, actor: ActiveSession, *, department: str, purpose: str) -> bool:
@@ -308,8 +306,14 @@ def withdraw_consent(db: Session, actor: ActiveSession, *, department: str, purp
         row.withdrawn_at = now
     if rows:
         db.flush()
-        _consent_event(
-            db, actor, person, department=department, purpose=purpose, action="consent.withdraw"
+        _record(
+            db,
+            actor,
+            department,
+            "consent.withdraw",
+            f"{department}/{purpose}",
+            purpose=purpose,
+            person_id=person,
         )
     return bool(rows)
 
