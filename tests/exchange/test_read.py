@@ -300,6 +300,8 @@ def test_batch_read_writes_one_entry_per_person(registry: Registry) -> None:
             db, clerk, people[:2], ["name"], "statistics", today=TODAY
         )
     assert all(v.values == {} and v.outcome is Outcome.DENIED for v in refused)
+    # a clerk may read one person, not batches: the reason says so, not "no agreement"
+    assert all(v.denied == {"name": Denial.NOT_PERMITTED} for v in refused)
 
 
 def test_lookup_by_number_finds_the_person(registry: Registry) -> None:

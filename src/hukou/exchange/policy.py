@@ -48,6 +48,7 @@ __all__ = ["Agreement", "Decision", "Denial", "decide"]
 class Denial(StrEnum):
     """Why an item was not returned; the first that applies is given."""
 
+    NOT_PERMITTED = "not_permitted"  # the reader's roles may not read this (or this person)
     UNKNOWN_PURPOSE = "unknown_purpose"  # not an enumerated purpose
     UNKNOWN_FIELD = "unknown_field"  # not in the catalogue: never shared
     NEVER_SHARED = "never_shared"  # 不予共享

@@ -27,7 +27,7 @@ from hukou.exchange.agreements import agreements_for, consent_in_force
 from hukou.exchange.catalog import Catalog
 from hukou.exchange.masking import Mask, apply_mask
 from hukou.exchange.model import UnmaskReasonRow
-from hukou.exchange.policy import Decision, Denial, decide
+from hukou.exchange.policy import Agreement, Decision, Denial, decide
 from hukou.registry import PersonFacts, Provenance, person_facts
 from hukou.security.fields import FieldCipher
 
@@ -71,10 +71,6 @@ def _today() -> datetime.date:
     return datetime.datetime.now(datetime.UTC).date()
 
 
-def _outcome(decision: Decision) -> Outcome:
-    return Outcome(decision.outcome)
-
-
 def _reader_department(actor: ActiveSession) -> str:
     if actor.kind is AccountKind.RESIDENT:
         return "resident"
@@ -98,10 +94,11 @@ def _decision(
     *,
     purpose: str,
     today: datetime.date,
+    agreements: Sequence[Agreement],
     batch: bool = False,
 ) -> Decision:
     if not _permitted(actor, person_id, purpose, batch=batch):
-        return Decision((), MappingProxyType(dict.fromkeys(fields, Denial.NO_AGREEMENT)))
+        return Decision((), MappingProxyType(dict.fromkeys(fields, Denial.NOT_PERMITTED)))
     department = _reader_department(actor)
     consent = (
         purpose in catalog.purposes
@@ -113,19 +110,18 @@ def _decision(
         department=department,
         purpose=purpose,
         fields=fields,
-        agreements=() if actor.kind is AccountKind.RESIDENT else agreements_for(db, department),
+        agreements=agreements,
         today=today,
         consent=consent,
         own_data=actor.kind is AccountKind.RESIDENT,
     )
 
 
-def _present(decision: Decision, facts: PersonFacts | None) -> dict[str, object]:
-    """Every allowed item, ``None`` where the registry holds no value: "no data" is an
-    answer the reader is entitled to, unlike a withheld item."""
-    if facts is None:
-        return {}
-    return {name: facts.values.get(name) for name in decision.allowed}
+def _reader_agreements(db: Session, actor: ActiveSession) -> list[Agreement]:
+    """The agreements the reader's department holds, read once per call (not per person)."""
+    if actor.kind is AccountKind.RESIDENT:
+        return []
+    return agreements_for(db, _reader_department(actor))
 
 
 def _shown(catalog: Catalog, values: Mapping[str, object], unmasked: set[str]) -> dict[str, object]:
@@ -138,11 +134,102 @@ def _shown(catalog: Catalog, values: Mapping[str, object], unmasked: set[str]) -
 
 
 @dataclass(frozen=True, slots=True)
+class _Found:
+    """One person's read before its ledger entry: the decision and the allowed values."""
+
+    person_id: str
+    decision: Decision
+    facts: PersonFacts | None
+
+    @property
+    def found(self) -> bool:
+        # Nothing allowed: whether the person exists is not the reader's business.
+        return self.facts is not None or not self.decision.allowed
+
+    @property
+    def outcome(self) -> Outcome:
+        return Outcome(self.decision.outcome) if self.found else Outcome.DENIED
+
+    @property
+    def values(self) -> dict[str, object]:
+        """Every allowed item, ``None`` where the registry holds no value: "no data" is an
+        answer the reader is entitled to, unlike a withheld item."""
+        if self.facts is None:
+            return {}
+        return {name: self.facts.values.get(name) for name in self.decision.allowed}
+
+    def view(
+        self, shown: dict[str, object], seq: int, *, clear: set[str], unmask_refused: bool
+    ) -> PersonView:
+        return PersonView(
+            self.person_id,
+            MappingProxyType(shown),
+            MappingProxyType(dict(self.facts.provenance) if self.facts is not None else {}),
+            tuple(sorted(clear)),
+            self.decision.denied,
+            self.outcome,
+            seq,
+            unmask_refused=unmask_refused,
+            found=self.found,
+            basis=self.decision.basis,
+        )
+
+
+def _entry(
+    actor: ActiveSession,
+    found: _Found,
+    logged: Sequence[str],
+    asked: Sequence[str],
+    *,
+    purpose: str,
+    case_id: str | None,
+) -> LedgerEntry:
+    """The access entry of one person's read: the items returned, or those asked when none was."""
+    return LedgerEntry.access(
+        actor=actor.user_id,
+        department=_reader_department(actor),
+        purpose=purpose,
+        fields=list(logged) or list(asked),
+        outcome=found.outcome,
+        person_id=found.person_id,
+        case_id=case_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
     """The door, with what it needs: the key ring's cipher and the sharing catalogue."""
 
     cipher: FieldCipher
     catalog: Catalog
+
+    def _find(
+        self,
+        db: Session,
+        actor: ActiveSession,
+        person_id: str,
+        asked: Sequence[str],
+        *,
+        purpose: str,
+        today: datetime.date,
+        agreements: Sequence[Agreement],
+        batch: bool = False,
+    ) -> _Found:
+        decision = _decision(
+            db,
+            self.catalog,
+            actor,
+            person_id,
+            asked,
+            purpose=purpose,
+            today=today,
+            agreements=agreements,
+            batch=batch,
+        )
+        facts = (
+            person_facts(db, self.cipher, person_id, decision.allowed) if decision.allowed else None
+        )
+        return _Found(person_id, decision, facts)
 
     def read(
         self,
@@ -168,14 +255,16 @@ class Exchange:
         asked = list(dict.fromkeys(fields))
         if not asked:
             raise ReadRefusedError("name at least one item to read")
-        decision = _decision(
-            db, self.catalog, actor, person_id, asked, purpose=purpose, today=today or _today()
+        found = self._find(
+            db,
+            actor,
+            person_id,
+            asked,
+            purpose=purpose,
+            today=today or _today(),
+            agreements=_reader_agreements(db, actor),
         )
-        facts = (
-            person_facts(db, self.cipher, person_id, decision.allowed) if decision.allowed else None
-        )
-        found = facts is not None or not decision.allowed
-        values = _present(decision, facts)
+        values = found.values
         own = actor.kind is AccountKind.RESIDENT
         wants_clear = {name for name in unmask if name in values}
         may_unmask = own or (
@@ -185,34 +274,16 @@ class Exchange:
         )
         clear = set(values) if own else (wants_clear if may_unmask else set())
         shown = _shown(self.catalog, values, clear)
-        outcome = _outcome(decision) if found else Outcome.DENIED
         logged = [
             f"{name}{UNMASKED_SUFFIX}" if name in clear and not own else name for name in shown
         ]
-        entry = LedgerEntry.access(
-            actor=actor.user_id,
-            department=_reader_department(actor),
-            purpose=purpose,
-            fields=logged if logged else asked,
-            outcome=outcome,
-            person_id=person_id,
-            case_id=case_id,
-        )
+        entry = _entry(actor, found, logged, asked, purpose=purpose, case_id=case_id)
         (seq,) = ledger.append(db, [entry])
         if clear and not own and reason is not None:
             db.add(UnmaskReasonRow(ledger_seq=seq, reason=reason.strip()))
             db.flush()
-        return PersonView(
-            person_id,
-            MappingProxyType(shown),
-            MappingProxyType(dict(facts.provenance) if facts is not None else {}),
-            tuple(sorted(clear)),
-            decision.denied,
-            outcome,
-            seq,
-            unmask_refused=bool(wants_clear) and not may_unmask,
-            found=found,
-            basis=decision.basis,
+        return found.view(
+            shown, seq, clear=clear, unmask_refused=bool(wants_clear) and not may_unmask
         )
 
     def read_batch(
@@ -229,6 +300,7 @@ class Exchange:
         """Read the same items of many persons for a department, masked, one entry per person.
 
         Needs the batch-read permission; never unmasks (a batch has no single reason).
+        The department's agreements are read once for the whole batch.
         """
         asked = list(dict.fromkeys(fields))
         people = list(dict.fromkeys(person_ids))
@@ -237,46 +309,29 @@ class Exchange:
         if len(people) > _MAX_BATCH:
             raise ReadRefusedError(f"at most {_MAX_BATCH:,} persons per batch")
         day = today or _today()
-        views: list[tuple[str, Decision, dict[str, object], Mapping[str, Provenance], bool]] = []
-        entries: list[LedgerEntry] = []
-        for person in people:
-            decision = _decision(
-                db, self.catalog, actor, person, asked, purpose=purpose, today=day, batch=True
-            )
-            facts = (
-                person_facts(db, self.cipher, person, decision.allowed)
-                if decision.allowed
-                else None
-            )
-            found = facts is not None or not decision.allowed
-            shown = _shown(self.catalog, _present(decision, facts), set())
-            outcome = _outcome(decision) if found else Outcome.DENIED
-            views.append((person, decision, shown, facts.provenance if facts else {}, found))
-            entries.append(
-                LedgerEntry.access(
-                    actor=actor.user_id,
-                    department=_reader_department(actor),
-                    purpose=purpose,
-                    fields=list(shown) or asked,
-                    outcome=outcome,
-                    person_id=person,
-                    case_id=case_id,
-                )
-            )
-        seqs = ledger.append(db, entries)
-        return [
-            PersonView(
+        agreements = _reader_agreements(db, actor)
+        reads = [
+            self._find(
+                db,
+                actor,
                 person,
-                MappingProxyType(shown),
-                MappingProxyType(dict(provenance)),
-                (),
-                decision.denied,
-                entry.outcome,
-                seq,
-                found=found,
-                basis=decision.basis,
+                asked,
+                purpose=purpose,
+                today=day,
+                agreements=agreements,
+                batch=True,
             )
-            for (person, decision, shown, provenance, found), entry, seq in zip(
-                views, entries, seqs, strict=True
-            )
+            for person in people
+        ]
+        shown = [_shown(self.catalog, found.values, set()) for found in reads]
+        seqs = ledger.append(
+            db,
+            [
+                _entry(actor, found, list(values), asked, purpose=purpose, case_id=case_id)
+                for found, values in zip(reads, shown, strict=True)
+            ],
+        )
+        return [
+            found.view(values, seq, clear=set(), unmask_refused=False)
+            for found, values, seq in zip(reads, shown, seqs, strict=True)
         ]
