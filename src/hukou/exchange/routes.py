@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -24,7 +23,7 @@ from hukou.audit.keys import LedgerKeyError, signer_for
 from hukou.db import session_scope
 from hukou.exchange import agreements as deals
 from hukou.exchange import tracker
-from hukou.exchange.catalog import Catalog, load_catalog
+from hukou.exchange.catalog import load_catalog
 from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
 from hukou.keyring import request_keyring
 from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
@@ -66,11 +65,6 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["exchange"], responses=_REFUSALS)
 
 
-@cache
-def _catalog() -> Catalog:
-    return load_catalog()
-
-
 def _signer(request: Request) -> NoteSigner | None:
     """The checkpoint signer, loaded once (``None`` in production until one is made)."""
     if not hasattr(request.app.state, "ledger_signer"):
@@ -86,7 +80,7 @@ def _signer(request: Request) -> NoteSigner | None:
 def _exchange(request: Request) -> Exchange:
     exchange: Exchange | None = getattr(request.app.state, "exchange", None)
     if exchange is None:
-        exchange = Exchange(FieldCipher(request_keyring(request)), _catalog())
+        exchange = Exchange(FieldCipher(request_keyring(request)), load_catalog())
         request.app.state.exchange = exchange
     return exchange
 
@@ -272,7 +266,7 @@ def _refused(error: Exception) -> HTTPException:
 def sharing_catalog(actor: Session) -> CatalogOut:
     """The 共享清单: every shareable item, its provider and class, purposes, must-share lists."""
     del actor  # any logged-in account may see what can be shared and why
-    catalog = _catalog()
+    catalog = load_catalog()
     return CatalogOut(
         items=[
             CatalogItem(
@@ -392,7 +386,7 @@ def propose_agreement(request: Request, body: AgreementIn, actor: Session) -> Ag
         with session_scope(request.app.state.engine) as db:
             view = deals.propose(
                 db,
-                _catalog(),
+                load_catalog(),
                 actor,
                 provider=body.provider,
                 fields=body.fields,
@@ -485,7 +479,7 @@ def give_consent(request: Request, body: ConsentIn, actor: Session) -> ConsentOu
     try:
         with session_scope(request.app.state.engine) as db:
             deals.give_consent(
-                db, _catalog(), actor, department=body.department, purpose=body.purpose
+                db, load_catalog(), actor, department=body.department, purpose=body.purpose
             )
     except (deals.AgreementError, EntryError) as error:
         raise _refused(error) from None
