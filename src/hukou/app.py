@@ -91,7 +91,6 @@ def _error_response(
 def _account_event_to_ledger(db: Session, event: AccountEvent) -> None:
     """Logins, grants and lockouts are state changes: each is a ledger entry, in the
     same transaction as the change itself."""
-    failed = any(word in event.kind for word in ("fail", "refus", "lock", "denied"))
     ledger.append(
         db,
         [
@@ -101,7 +100,7 @@ def _account_event_to_ledger(db: Session, event: AccountEvent) -> None:
                 capability="accounts",
                 action=event.kind,
                 object_id=event.user_id or "unknown-account",
-                outcome=Outcome.FAILED if failed else Outcome.SUCCEEDED,
+                outcome=Outcome.FAILED if event.failed else Outcome.SUCCEEDED,
                 at=event.at,
             )
         ],

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-__all__ = ["AccountEvent", "EventSink", "ignore_events"]
+__all__ = ["FAILURES", "AccountEvent", "EventSink", "ignore_events"]
+
+FAILURES = frozenset(
+    {"login.failed", "login.locked", "login.rate_limited", "password.change_refused"}
+)
+"""The event kinds that record a refusal; every other kind records a change that happened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,11 @@ class AccountEvent:
     """The account that made the change (an administrator), if not the user itself."""
     detail: str = ""
     """A code such as a role or department code; never personal data or a secret."""
+
+    @property
+    def failed(self) -> bool:
+        """Whether this records a refusal (a failed login, a lockout) rather than a change."""
+        return self.kind in FAILURES
 
 
 EventSink = Callable[[Session, AccountEvent], None]
