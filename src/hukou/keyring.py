@@ -7,17 +7,12 @@ setup.
 
 from __future__ import annotations
 
-import logging
 from functools import cache
-
-from fastapi import HTTPException, Request
 
 from hukou.config import ConfigurationError, Settings
 from hukou.security import KeyFileError, KeyRing, generate_key_file, run_self_tests
 
-__all__ = ["load_keyring", "request_keyring"]
-
-log = logging.getLogger("hukou.keyring")
+__all__ = ["load_keyring"]
 
 
 @cache
@@ -45,21 +40,3 @@ def load_keyring(settings: Settings) -> KeyRing:
         if path.exists():  # another process created it first
             return KeyRing.from_file(path)
         raise
-
-
-def request_keyring(request: Request) -> KeyRing:
-    """The app's key ring, loaded on first use (a node that never decrypts needs none).
-
-    Unavailable keys are a 503 for the caller and a logged error (under the request's
-    correlation id) for the operator; the key material is never in either.
-    """
-    keyring: KeyRing | None = getattr(request.app.state, "keyring", None)
-    if keyring is None:
-        try:
-            keyring = load_keyring(request.app.state.settings)
-        except (KeyFileError, ConfigurationError):
-            correlation = getattr(request.state, "correlation_id", "-")
-            log.exception("field keys unavailable, correlation id %s", correlation)
-            raise HTTPException(503, "field encryption keys are unavailable") from None
-        request.app.state.keyring = keyring
-    return keyring

@@ -55,8 +55,8 @@ from hukou.accounts.events import ignore_events
 from hukou.accounts.roles import Permission
 from hukou.accounts.store import AccountStore
 from hukou.db import session_scope
-from hukou.keyring import request_keyring
 from hukou.security import FieldCipher
+from hukou.web.keys import request_keyring
 
 __all__ = [
     "CSRF_FIELD",

@@ -25,9 +25,9 @@ from hukou.exchange import agreements as deals
 from hukou.exchange import tracker
 from hukou.exchange.catalog import load_catalog
 from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
-from hukou.keyring import request_keyring
 from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
 from hukou.security.fields import FieldCipher
+from hukou.web.keys import request_keyring
 
 __all__ = ["router"]
 

@@ -32,11 +32,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hukou.config import ConfigurationError, Settings
 from hukou.db import session_scope
-from hukou.keyring import request_keyring
 from hukou.registry.ingest import BatchReport, IngestError, ingest_records
 from hukou.registry.model import Batch
 from hukou.registry.readers import RawRecord, cell_text
 from hukou.registry.spec import FeedSpec, FileSpec, UnknownDepartmentError, find_spec
+from hukou.web.keys import request_keyring
 
 __all__ = [
     "MIN_PRODUCTION_TOKEN",
