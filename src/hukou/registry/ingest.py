@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
 from hukou.db.bulk import insert_rows
-from hukou.registry.model import Batch, QuarantinedRow, SourceRecord
+from hukou.registry.model import (
+    IDENTITY_CONTEXT,
+    IDENTITY_INDEX_PURPOSE,
+    Batch,
+    QuarantinedRow,
+    SourceRecord,
+)
 from hukou.registry.readers import RawRecord, read_csv, read_jsonl, read_xlsx
 from hukou.registry.spec import FeedSpec, FileSpec, find_spec
 from hukou.registry.standardise import Issue, Standardised, Standardiser
@@ -34,7 +40,6 @@ from hukou.standards import identity
 
 __all__ = [
     "IDENTITY_CONTEXT",
-    "IDENTITY_INDEX_PURPOSE",
     "BatchReport",
     "IngestError",
     "content_digest",
@@ -43,9 +48,7 @@ __all__ = [
     "ingest_records",
 ]
 
-IDENTITY_CONTEXT = "registry.record.identity_number"  # the AAD of stored numbers
 _RAW_CONTEXT = "registry.quarantine.raw"
-IDENTITY_INDEX_PURPOSE = "identity_number"  # blind indexes of numbers, records and persons
 _COLUMNS_IN_TABLE = frozenset({"identity_number", "name", "sex", "birth_date"})
 
 

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hukou.db.base import Base
 
 __all__ = [
+    "IDENTITY_CONTEXT",
+    "IDENTITY_INDEX_PURPOSE",
     "Batch",
     "LinkageModel",
     "OutboxCursor",
@@ -39,6 +41,11 @@ __all__ = [
     "ReviewPair",
     "SourceRecord",
 ]
+
+IDENTITY_CONTEXT = "registry.record.identity_number"
+"""The encryption context (GCM associated data) of a source record's identity number."""
+IDENTITY_INDEX_PURPOSE = "identity_number"
+"""The blind-index purpose of identity numbers, on records and persons alike."""
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for millions.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -18,8 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hukou.registry.households import HouseholdMember
-from hukou.registry.ingest import IDENTITY_CONTEXT, IDENTITY_INDEX_PURPOSE
-from hukou.registry.model import Batch, Person, RecordLink, SourceRecord
+from hukou.registry.model import (
+    IDENTITY_CONTEXT,
+    IDENTITY_INDEX_PURPOSE,
+    Batch,
+    Person,
+    RecordLink,
+    SourceRecord,
+)
 from hukou.security.fields import TOKEN_PREFIX, FieldCipher
 from hukou.standards import identity
 
