@@ -25,7 +25,7 @@ from hukou.audit import ledger
 from hukou.audit.entry import LedgerEntry, Outcome
 from hukou.exchange.agreements import agreements_for, consent_in_force
 from hukou.exchange.catalog import Catalog
-from hukou.exchange.masking import Mask, apply_mask
+from hukou.exchange.masking import apply_mask
 from hukou.exchange.model import UnmaskReasonRow
 from hukou.exchange.policy import Agreement, Decision, Denial, decide
 from hukou.registry import PersonFacts, Provenance, person_facts
@@ -125,10 +125,9 @@ def _reader_agreements(db: Session, actor: ActiveSession) -> list[Agreement]:
 
 
 def _shown(catalog: Catalog, values: Mapping[str, object], unmasked: set[str]) -> dict[str, object]:
+    """Values masked as the catalogue says, except ``unmasked`` (only catalogued items get here)."""
     return {
-        name: value
-        if name in unmasked
-        else apply_mask(catalog.fields[name].mask if name in catalog.fields else Mask.HIDDEN, value)
+        name: value if name in unmasked else apply_mask(catalog.fields[name].mask, value)
         for name, value in values.items()
     }
 
