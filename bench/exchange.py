@@ -34,9 +34,10 @@ from hukou.accounts import AccountKind, Role, permissions_of
 from hukou.accounts.access import ActiveSession
 from hukou.db import create_engine_for, session_scope, upgrade
 from hukou.exchange import Exchange, approve, load_catalog, propose
+from hukou.keyring import data_cipher
 from hukou.registry import find_by_identity_number
 from hukou.registry.model import Person
-from hukou.security import FieldCipher, KeyRing
+from hukou.security import KeyRing
 
 FIELDS = ["identity_number", "name", "sex", "birth_date", "registered_division", "phone"]
 
@@ -76,7 +77,7 @@ def main() -> None:
 
     engine = create_engine_for(args.database)
     upgrade(engine)
-    cipher = FieldCipher(KeyRing.from_file(args.keys))
+    cipher = data_cipher(engine, KeyRing.from_file(args.keys))  # envelope: data keys
     exchange = Exchange(cipher, load_catalog())
     numbers = (
         pl.read_parquet(args.truth / "persons.parquet", columns=["identity_number"])

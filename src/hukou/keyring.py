@@ -2,17 +2,46 @@
 
 Production never generates keys silently (a lost generated key is lost data); a
 development machine gets a fresh 0600 key file on first use so `make demo` needs no
-setup.
+setup. :func:`data_cipher` is the cipher every capability encrypts with: the ring's
+master keys wrap the database's data keys (envelope encryption).
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
+
+from sqlalchemy import Engine
 
 from hukou.config import ConfigurationError, Settings
-from hukou.security import KeyFileError, KeyRing, generate_key_file, run_self_tests
+from hukou.security import (
+    DataKeys,
+    FieldCipher,
+    KeyFileError,
+    KeyRing,
+    generate_key_file,
+    run_self_tests,
+)
 
-__all__ = ["load_keyring"]
+__all__ = ["data_cipher", "load_keyring"]
+
+
+@lru_cache(maxsize=16)
+def _data_keys(engine: Engine, keyring: KeyRing) -> DataKeys:
+    return DataKeys(engine, keyring)
+
+
+def data_cipher(engine: Engine, keyring: KeyRing, *scopes: str) -> FieldCipher:
+    """The cipher for values stored in ``engine``'s database: data keys wrapped by ``keyring``.
+
+    One data-key cache per process, database and ring. The purpose-wide keys of
+    ``scopes`` are made now if they do not exist yet: call this before opening
+    the transaction that encrypts, because on SQLite creating a key inside
+    another open write transaction would wait for that transaction.
+    """
+    data_keys = _data_keys(engine, keyring)
+    for scope in scopes:
+        data_keys.current(scope)
+    return FieldCipher(keyring, data_keys)
 
 
 @cache

@@ -9,5 +9,6 @@ from hukou.exchange import model as exchange_model  # noqa: F401
 from hukou.holidays import model as holidays_model
 from hukou.registry import households as registry_households
 from hukou.registry import model as registry_model
+from hukou.security import model as security_model  # noqa: F401
 
 __all__ = ["holidays_model", "registry_households", "registry_model"]

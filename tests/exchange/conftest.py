@@ -24,9 +24,10 @@ from hukou.accounts import AccountKind, Role, permissions_of
 from hukou.accounts.access import ActiveSession
 from hukou.db import create_engine_for, upgrade
 from hukou.exchange import Exchange, load_catalog
+from hukou.keyring import data_cipher
 from hukou.registry.ingest import ingest_file
 from hukou.registry.link import link_all
-from hukou.security import FieldCipher, KeyRing
+from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
 from tests.conftest import POSTGRES_ADMIN_URL, unavailable
@@ -90,7 +91,7 @@ def registry(
         url,
         keyring,
         engine,
-        Exchange(FieldCipher(keyring), load_catalog()),
+        Exchange(data_cipher(engine, keyring), load_catalog()),
         pl.read_parquet(small_city / "truth" / "persons.parquet"),
         tuple(sorted(ids)),
     )

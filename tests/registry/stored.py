@@ -16,10 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from hukou.db import session_scope
+from hukou.keyring import data_cipher
 from hukou.registry.ingest import IDENTITY_CONTEXT, BatchReport, ingest_file
 from hukou.registry.model import QuarantinedRow, SourceRecord
 from hukou.registry.readers import read_csv
-from hukou.security import TOKEN_PREFIX, FieldCipher, KeyRing
+from hukou.security import TOKEN_MARK, KeyRing
 
 Row = dict[str, str | None]
 
@@ -49,10 +50,10 @@ def wellformed_rows(path: Path) -> tuple[list[str], list[tuple[int, Row]]]:
 
 def outcomes(engine: Engine, batch_id: str, keyring: KeyRing) -> dict[int, dict[str, object]]:
     """Position → what the batch stored for it, with every token decrypted."""
-    cipher = FieldCipher(keyring)
+    cipher = data_cipher(engine, keyring)
 
     def clear(name: str, value: object) -> object:
-        if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+        if isinstance(value, str) and value.startswith(TOKEN_MARK):
             return cipher.decrypt(value, context=f"registry.record.{name}")
         return value
 

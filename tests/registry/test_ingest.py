@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from hukou.db import session_scope
+from hukou.keyring import data_cipher
 from hukou.registry.ingest import IngestError, ingest_file
 from hukou.registry.model import Batch, QuarantinedRow, SourceRecord
-from hukou.security import FieldCipher, KeyRing
+from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
 
@@ -177,7 +178,7 @@ def test_identity_numbers_are_encrypted_and_indexed(engine: Engine, city: Path) 
     ingest_file(engine, "public_security", path, keyring=KEYRING, today=TODAY)
     persons = pl.read_parquet(city / "truth" / "persons.parquet")
     numbers = set(persons["identity_number"].to_list())
-    cipher = FieldCipher(KEYRING)
+    cipher = data_cipher(engine, KEYRING)
     with session_scope(engine) as session:
         stored = session.execute(
             select(

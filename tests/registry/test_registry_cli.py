@@ -72,3 +72,26 @@ def test_ingest_all_wants_a_folder_of_department_folders(city: Path) -> None:
     result = runner.invoke(app, ["ingest", "police", str(path)])
     assert result.exit_code == 1
     assert "police" in result.output
+
+
+def test_quarantine_purge_from_the_command_line(city: Path) -> None:
+    _run("db", "upgrade")
+    reports = json.loads(_run("ingest", "all", str(city / "feeds"), "--workers", "1", "--json"))
+    quarantined = sum(r["quarantined"] for r in reports)
+    assert quarantined > 0
+    # A year's retention has not passed: nothing is due.
+    assert "0 batches, 0 lines would be purged" in _run(
+        "registry", "quarantine", "purge", "--dry-run"
+    )
+    listed = _run("registry", "quarantine", "purge", "--older-than", "0", "--dry-run")
+    assert f"{quarantined:,} lines would be purged" in listed
+    done = " ".join(  # the console wraps long lines
+        _run("registry", "quarantine", "purge", "--older-than", "0", "--by", "officer-7").split()
+    )
+    batches = sum(1 for r in reports if r["quarantined"])
+    assert f"purged {quarantined:,} quarantined lines of {batches:,} batches" in done
+    assert f"{batches:,} batch keys shredded" in done
+    status = _run("keys", "status")
+    assert re.search(rf"registry\.quarantine\s+0\s+{batches}\b", status), status
+    again = " ".join(_run("registry", "quarantine", "purge", "--older-than", "0").split())
+    assert "purged 0 quarantined lines of 0 batches" in again

@@ -17,8 +17,18 @@ from typer.testing import CliRunner
 from hukou.config import get_settings
 from hukou.db import session_scope
 from hukou.registry import person_facts
-from hukou.security import FieldCipher, KeyFileError, KeyRing, generate_key_file, rotate, rotation
+from hukou.security import (
+    DATA_KEY_PREFIX,
+    DataKeys,
+    FieldCipher,
+    KeyFileError,
+    KeyRing,
+    generate_key_file,
+    rotate,
+    rotation,
+)
 from hukou.security.columns import EncryptedColumn, discover
+from hukou.security.datakeys import data_key_census
 from hukou.security.keys_cli import keys_app
 from hukou.security.rotation import (
     ColumnReport,
@@ -27,7 +37,7 @@ from hukou.security.rotation import (
     reencrypt,
     retire_unused_key,
 )
-from tests.security.workload import decrypted, run_workload, stored_tokens
+from tests.security.workload import decrypted, make_legacy, run_workload, stored_tokens
 
 pytestmark = pytest.mark.storage
 
@@ -60,24 +70,38 @@ def test_rotate_then_reencrypt_in_resumable_batches(
     per_column = Counter((table, column) for table, column, _key, _path in tokens)
     # Every declared column holds tokens, so the walk below is tested on each of them.
     assert set(per_column) == {(c.table, c.column) for c in columns}, per_column
-    before = decrypted(tokens, FieldCipher(old_ring))
+    before = decrypted(tokens, FieldCipher(old_ring, DataKeys(engine, old_ring)))
+    # Everything the platform wrote is under data keys: no value under a master key.
+    written = census(engine, columns)
+    assert written.by_key() == {}
+    assert sum(sum(c.values()) for c in written.data_key_tokens.values()) == len(tokens)
+    data_keys = data_key_census(engine).by_master[OLD]
+    assert data_keys >= 4  # records, persons, accounts, a quarantine key per batch
+
+    # A database from before envelope encryption: every value under the master key.
+    current = FieldCipher(old_ring, DataKeys(engine, old_ring))
+    make_legacy(engine, columns, current, FieldCipher(old_ring))
     assert census(engine, columns).by_key() == {OLD: len(tokens)}
+    assert decrypted(stored_tokens(engine, columns), FieldCipher(old_ring)) == before
 
     result = runner.invoke(keys_app, ["rotate", "--key-id", NEW])
     assert result.exit_code == 0, result.output
     assert f"added key {NEW}" in result.output
     ring = KeyRing.from_file(key_file)
     assert (ring.active_key_id, ring.key_ids) == (NEW, (OLD, NEW))
-    cipher = FieldCipher(ring)
+    cipher = FieldCipher(ring, DataKeys(engine, ring))
 
-    # 1. A run limited to one batch stops after it, having committed it.
+    # 1. A run limited to one batch re-wraps the data keys, then stops after one batch
+    # of values, having committed it.
     stopped = reencrypt(engine, cipher, columns, batch_size=BATCH, max_batches=1)
     assert not stopped.complete
+    assert stopped.data_keys_rewrapped == data_keys
+    assert data_key_census(engine).by_master == {NEW: data_keys}
     assert sum(c.batches for c in stopped.columns) == 1
     first = next(c for c in stopped.columns if c.batches)
     assert first.rewritten == first.scanned == min(BATCH, per_column[first.table, first.column])
     left = census(engine, columns).by_key()
-    assert left == {OLD: len(tokens) - first.tokens, NEW: first.tokens}
+    assert left == {OLD: len(tokens) - first.tokens}
 
     # 2. A run that crashes after its second batch keeps what it committed.
     seen: list[ColumnReport] = []
@@ -105,21 +129,29 @@ def test_rotate_then_reencrypt_in_resumable_batches(
 
     after = stored_tokens(engine, columns)
     assert after.keys() == tokens.keys()
-    assert {cipher.key_id(token) for token, _context in after.values()} == {NEW}
-    assert census(engine, columns).by_key() == {NEW: len(tokens)}
-    # Every value decrypts without the old key, to what it was.
-    assert decrypted(after, FieldCipher(ring.without_key(OLD))) == before
+    assert all(token.startswith(DATA_KEY_PREFIX) for token, _context in after.values())
+    assert census(engine, columns).by_key() == {}
+    # Every value decrypts without the old master key, to what it was.
+    retiring = ring.without_key(OLD)
+    assert decrypted(after, FieldCipher(retiring, DataKeys(engine, retiring))) == before
+    # A quarantined line moved to its batch's own key, as ingest would have put it.
+    with engine.connect() as connection:
+        subjects = set(
+            connection.execute(
+                text("SELECT subject FROM security_data_key WHERE scope = 'registry.quarantine'")
+            ).scalars()
+        )
+        batches = set(
+            connection.execute(text("SELECT DISTINCT batch_id FROM registry_quarantine")).scalars()
+        )
+    assert subjects == batches
 
     result = runner.invoke(keys_app, ["status"])
     assert result.exit_code == 0, result.output
-    status = {line.split()[0]: line.split()[1] for line in result.output.splitlines()[2:4]}
-    assert status == {OLD: "0", NEW: str(len(tokens))}
+    status = {line.split()[0]: line.split()[1:3] for line in result.output.splitlines()[2:4]}
+    # The legacy quarantine tokens went to the batch keys ingest had made: no new key.
+    assert status == {OLD: ["0", "0"], NEW: [str(data_keys), "0"]}
     assert "may be retired" in result.output
-
-    # Nothing left: another run reads no row.
-    again = reencrypt(engine, cipher, columns, batch_size=BATCH)
-    assert again.finished
-    assert sum(c.scanned for c in again.columns) == 0
 
     result = runner.invoke(keys_app, ["retire", OLD])
     assert result.exit_code == 0, result.output
@@ -128,7 +160,7 @@ def test_rotate_then_reencrypt_in_resumable_batches(
 
     # The platform reads with the retired ring: golden records and numbers decrypt.
     with session_scope(engine) as db:
-        facts = person_facts(db, FieldCipher(retired), done.person_id)
+        facts = person_facts(db, FieldCipher(retired, DataKeys(engine, retired)), done.person_id)
     assert facts is not None
     assert isinstance(facts.values["identity_number"], str)
 
@@ -263,14 +295,16 @@ def test_a_row_the_application_changes_meanwhile_keeps_the_newer_value(
     rewrite = rotation._rewrite
     raced: list[bool] = []
 
-    def racing(value: str, column: EncryptedColumn, cipher: FieldCipher) -> tuple[str, int]:
+    def racing(
+        value: str, column: EncryptedColumn, cipher: FieldCipher, subject: str = ""
+    ) -> tuple[str, int]:
         if value != newer and not raced:
             raced.append(True)
             with secrets_table.begin() as connection:  # another writer, committed first
                 connection.execute(
                     text("UPDATE t_secret SET token = :t WHERE id = 'r0'"), {"t": newer}
                 )
-        return rewrite(value, column, cipher)
+        return rewrite(value, column, cipher, subject)
 
     monkeypatch.setattr(rotation, "_rewrite", racing)
     new = FieldCipher(old.keyring.with_new_key(NEW))
@@ -303,8 +337,13 @@ def test_absent_tables_one_key_rings_and_retiring(secrets_table: Engine, tmp_pat
 
 
 def test_cli_rolling_rotation_with_separate_add_and_activate_steps(
-    secrets_table: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    with engine.begin() as connection:  # a migrated database: the data keys have their table
+        connection.execute(
+            text("CREATE TABLE t_secret (id VARCHAR(20) PRIMARY KEY, token TEXT, doc TEXT)")
+        )
+    secrets_table = engine
     monkeypatch.setenv(
         "HUKOU_DATABASE_URL", secrets_table.url.render_as_string(hide_password=False)
     )
@@ -326,7 +365,8 @@ def test_cli_rolling_rotation_with_separate_add_and_activate_steps(
         assert result.exit_code == 0, result.output
         assert f"keys activate {NEW}" in result.output
         assert KeyRing.from_file(key_file).active_key_id == OLD
-        # Step 2: switch; step 3: re-encrypt and retire in one go.
+        # Step 2: switch; step 3: re-encrypt (the v1 tokens move to their purpose's
+        # data key, wrapped by the new master key) and retire in one go.
         assert runner.invoke(keys_app, ["activate", NEW]).exit_code == 0
         result = runner.invoke(keys_app, ["status"])
         assert f"{OLD}" in result.output
@@ -335,11 +375,21 @@ def test_cli_rolling_rotation_with_separate_add_and_activate_steps(
         assert result.exit_code == 0, result.output
         assert f"retired {OLD}" in result.output
         assert KeyRing.from_file(key_file).key_ids == (NEW,)
+        moved = census(secrets_table, [SECRET])
+        assert moved.by_key() == {}
+        assert sum(moved.data_key_tokens["t_secret.token"].values()) == 3
+        assert data_key_census(secrets_table).by_master == {NEW: 1}
 
-        # A single-node installation may rotate and re-encrypt in one command.
+        # A single-node installation may rotate and re-encrypt in one command: the data
+        # key is re-wrapped, the values are not touched.
+        tokens_before = _rows(secrets_table)
         result = runner.invoke(keys_app, ["rotate", "--key-id", "k2027a", "--reencrypt"])
         assert result.exit_code == 0, result.output
-        assert census(secrets_table, [SECRET]).by_key() == {"k2027a": 3}
+        assert "data keys re-wrapped: 1" in result.output
+        assert data_key_census(secrets_table).by_master == {"k2027a": 1}
+        assert _rows(secrets_table) == tokens_before
+        result = runner.invoke(keys_app, ["retire", NEW])
+        assert result.exit_code == 0, result.output
 
         # A token of a key the ring lacks is shown by status (it cannot be re-encrypted),
         # and a token that fails to decrypt is listed by reencrypt, which exits 1.
@@ -353,7 +403,9 @@ def test_cli_rolling_rotation_with_separate_add_and_activate_steps(
         result = runner.invoke(keys_app, ["reencrypt"])
         assert result.exit_code == 1
         assert "t_secret.token row r8: DecryptionError" in result.output
-        assert census(secrets_table, [SECRET]).by_key() == {"k2028a": 3, "k2027a": 1, "k1999a": 1}
+        assert "t_secret.token row r9: UnknownKeyError" in result.output
+        assert census(secrets_table, [SECRET]).by_key() == {"k2027a": 1, "k1999a": 1}
+        assert data_key_census(secrets_table).by_master == {"k2028a": 1}
 
         # Keys given inline cannot be rewritten by the command.
         monkeypatch.setenv("HUKOU_KEYS", KeyRing.generate("k2025a").to_json())

@@ -21,12 +21,14 @@ from argon2 import Parameters, Type
 from sqlalchemy import Engine, select, text
 
 from hukou.accounts import AccountKind, AccountStore, Level, LoginOutcome, PasswordHashing, Role
+from hukou.accounts.store import TOTP_CONTEXT
 from hukou.accounts.totp import secret_from_base32, totp_code
 from hukou.db import session_scope
 from hukou.exchange import Exchange, approve, load_catalog, propose
+from hukou.keyring import data_cipher
 from hukou.registry.link import link_all, link_pending
 from hukou.registry.model import Person
-from hukou.security import TOKEN_PREFIX, FieldCipher, KeyRing
+from hukou.security import TOKEN_MARK, FieldCipher, KeyRing, scope_of
 from hukou.security.columns import EncryptedColumn
 from tests.registry.stored import ingest_city
 
@@ -77,7 +79,7 @@ def run_workload(engine: Engine, city: Path, keyring: KeyRing) -> Done:
     ingest_city(engine, city, keyring, today=TODAY, departments=[LATE_DEPARTMENT])
     link_pending(engine, keyring)
 
-    cipher = FieldCipher(keyring)
+    cipher = data_cipher(engine, keyring, scope_of(TOTP_CONTEXT))
     store = AccountStore(cipher, SECRET_KEY, hashing=PasswordHashing(CHEAP))
     with session_scope(engine) as db:
         person_id = db.scalars(
@@ -197,11 +199,9 @@ def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}/{index}")
 
 
-def stored_tokens(
-    engine: Engine, columns: tuple[EncryptedColumn, ...]
-) -> dict[tuple[str, str, str, str], tuple[str, str]]:
-    """(table, column, row key, JSON path) → (token, context) for every stored token."""
-    found: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+def _texts(engine: Engine, columns: tuple[EncryptedColumn, ...]) -> dict[tuple[str, str, str], str]:
+    """(table, column, row key) → the stored text, for every row holding a token."""
+    texts: dict[tuple[str, str, str], str] = {}
     with engine.connect() as connection:
         for column in columns:
             rows = connection.execute(
@@ -210,20 +210,25 @@ def stored_tokens(
                     f"WHERE \"{column.column}\" LIKE '%sm4gcm:%'"
                 )
             )
-            for key, value in rows:
-                if not column.is_json:
-                    found[column.table, column.column, str(key), ""] = (
-                        value,
-                        column.context_for(),
-                    )
-                    continue
-                for name, item in json.loads(value).items():
-                    for path, string in _strings(item, name):
-                        if string.startswith(TOKEN_PREFIX):
-                            found[column.table, column.column, str(key), path] = (
-                                string,
-                                column.context_for(name),
-                            )
+            texts.update({(column.table, column.column, str(k)): v for k, v in rows})
+    return texts
+
+
+def stored_tokens(
+    engine: Engine, columns: tuple[EncryptedColumn, ...]
+) -> dict[tuple[str, str, str, str], tuple[str, str]]:
+    """(table, column, row key, JSON path) → (token, context) for every stored token."""
+    by_name = {(c.table, c.column): c for c in columns}
+    found: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+    for (table, name, key), value in _texts(engine, columns).items():
+        column = by_name[table, name]
+        if not column.is_json:
+            found[table, name, key, ""] = (value, column.context_for())
+            continue
+        for field, item in json.loads(value).items():
+            for path, string in _strings(item, field):
+                if string.startswith(TOKEN_MARK):
+                    found[table, name, key, path] = (string, column.context_for(field))
     return found
 
 
@@ -234,3 +239,31 @@ def decrypted(
     return {
         where: cipher.decrypt(token, context=context) for where, (token, context) in tokens.items()
     }
+
+
+def make_legacy(
+    engine: Engine,
+    columns: tuple[EncryptedColumn, ...],
+    current: FieldCipher,
+    legacy: FieldCipher,
+) -> int:
+    """Rewrite every stored token as ``legacy`` encrypts it (a ``v1`` token of the master
+    key): the database as it was before envelope encryption. How many were rewritten."""
+    tokens = stored_tokens(engine, columns)
+    texts = _texts(engine, columns)
+    for (table, column_name, key, _path), (token, context) in tokens.items():
+        old = current.decrypt(token, context=context)
+        where = (table, column_name, key)
+        texts[where] = texts[where].replace(token, legacy.encrypt(old, context=context))
+    by_name = {(c.table, c.column): c for c in columns}
+    with engine.begin() as connection:
+        for (table, column_name, key), value in texts.items():
+            column = by_name[table, column_name]
+            connection.execute(
+                text(
+                    f'UPDATE "{table}" SET "{column_name}" = :value '
+                    f'WHERE CAST("{column.primary_key}" AS VARCHAR(64)) = :key'
+                ),
+                {"value": value, "key": key},
+            )
+    return len(tokens)

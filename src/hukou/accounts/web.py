@@ -53,9 +53,10 @@ from hukou.accounts.errors import (
 )
 from hukou.accounts.events import ignore_events
 from hukou.accounts.roles import Permission
-from hukou.accounts.store import AccountStore
+from hukou.accounts.store import TOTP_CONTEXT, AccountStore
 from hukou.db import session_scope
-from hukou.security import FieldCipher
+from hukou.keyring import data_cipher
+from hukou.security import scope_of
 from hukou.web.keys import request_keyring
 
 __all__ = [
@@ -137,7 +138,9 @@ def get_account_store(request: Request) -> AccountStore:
             # The app composes where events go (the audit ledger); accounts knows no ledger.
             sink = getattr(request.app.state, "account_event_sink", None) or ignore_events
             store = AccountStore(
-                FieldCipher(request_keyring(request)),
+                data_cipher(
+                    request.app.state.engine, request_keyring(request), scope_of(TOTP_CONTEXT)
+                ),
                 settings.secret_key.get_secret_value(),
                 on_event=sink,
             )

@@ -25,8 +25,8 @@ from hukou.exchange import agreements as deals
 from hukou.exchange import tracker
 from hukou.exchange.catalog import load_catalog
 from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
+from hukou.keyring import data_cipher
 from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
-from hukou.security.fields import FieldCipher
 from hukou.web.keys import request_keyring
 
 __all__ = ["router"]
@@ -80,7 +80,9 @@ def _signer(request: Request) -> NoteSigner | None:
 def _exchange(request: Request) -> Exchange:
     exchange: Exchange | None = getattr(request.app.state, "exchange", None)
     if exchange is None:
-        exchange = Exchange(FieldCipher(request_keyring(request)), load_catalog())
+        exchange = Exchange(
+            data_cipher(request.app.state.engine, request_keyring(request)), load_catalog()
+        )
         request.app.state.exchange = exchange
     return exchange
 

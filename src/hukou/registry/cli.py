@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -17,8 +19,9 @@ from hukou.keyring import load_keyring
 from hukou.registry.ingest import BatchReport, IngestError
 from hukou.registry.parallel import IngestJob, default_workers, ingest_jobs
 from hukou.registry.readers import ReadError
+from hukou.registry.retention import DEFAULT_QUARANTINE_DAYS, purge_quarantine, quarantine_due
 from hukou.registry.spec import UnknownDepartmentError, find_spec
-from hukou.security import KeyFileError, KeyRing
+from hukou.security import DataKeys, KeyFileError, KeyRing
 
 __all__ = ["ingest", "registry_app"]
 
@@ -273,6 +276,45 @@ def review_decide(
         errors.print(f"[red]review:[/red] {error}")
         raise typer.Exit(2) from None
     console.print(f"pair {pair_id}: {decision} (by {by}); run `hukou registry link` to apply it")
+
+
+quarantine_app = typer.Typer(
+    help="Quarantined lines (隔离区): retention, purged by crypto-shredding.", no_args_is_help=True
+)
+registry_app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    older_than: Annotated[
+        int,
+        typer.Option("--older-than", min=0, help="days since the batch finished (default a year)"),
+    ] = DEFAULT_QUARANTINE_DAYS,
+    by: Annotated[str, typer.Option("--by", help="who purges (recorded in the ledger)")] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only list what would be purged")
+    ] = False,
+) -> None:
+    """Delete quarantined lines past their retention and shred their batch keys (erasure).
+
+    Each batch is one transaction with its ledger entry; run again to finish a
+    purge that stopped.
+    """
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=older_than)
+    engine = engine_or_exit()
+    if dry_run:
+        due = quarantine_due(engine, before)
+        for batch_id, lines in due.items():
+            console.print(f"{batch_id}: {lines:,} lines")
+        console.print(f"{len(due):,} batches, {sum(due.values()):,} lines would be purged")
+        return
+    keyring = _keyring_or_exit()
+    actor = by or f"cli:{getpass.getuser()}"
+    report = purge_quarantine(engine, DataKeys(engine, keyring), before=before, actor=actor)
+    console.print(
+        f"purged {report.total:,} quarantined lines of {len(report.lines):,} batches finished "
+        f"before {before:%Y-%m-%d}; {report.keys_shredded:,} batch keys shredded"
+    )
 
 
 @registry_app.command("evaluate")

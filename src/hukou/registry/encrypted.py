@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from hukou.registry.ingest import IDENTITY_CONTEXT
-from hukou.registry.model import Person, QuarantinedRow, SourceRecord
+from hukou.registry.model import QUARANTINE_RAW_CONTEXT, Person, QuarantinedRow, SourceRecord
 from hukou.registry.persons import PERSON_IDENTITY_CONTEXT
 from hukou.security.columns import EncryptedColumn
 
@@ -21,8 +21,6 @@ __all__ = ["ENCRYPTED_COLUMNS"]
 # Sensitive standard fields are encrypted per field name, in a record's fields
 # (ingest) and in the golden record's values copied from records (link, persons).
 _RECORD_FIELD_CONTEXT: Final = "registry.record.{key}"
-# The whole raw line of a quarantined row (ingest).
-_QUARANTINE_RAW_CONTEXT: Final = "registry.quarantine.raw"
 
 ENCRYPTED_COLUMNS: Final = (
     EncryptedColumn(
@@ -38,7 +36,8 @@ ENCRYPTED_COLUMNS: Final = (
         QuarantinedRow.__tablename__,
         "id",
         QuarantinedRow.raw_token.key,
-        context=_QUARANTINE_RAW_CONTEXT,
+        context=QUARANTINE_RAW_CONTEXT,
+        subject_column=QuarantinedRow.batch_id.key,
     ),
     EncryptedColumn(
         Person.__tablename__, "id", Person.identity_token.key, context=PERSON_IDENTITY_CONTEXT

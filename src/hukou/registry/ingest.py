@@ -25,9 +25,13 @@ from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
 from hukou.db.bulk import insert_rows
+from hukou.keyring import data_cipher
+from hukou.registry.changes import record_change
 from hukou.registry.model import (
     IDENTITY_CONTEXT,
     IDENTITY_INDEX_PURPOSE,
+    QUARANTINE_RAW_CONTEXT,
+    RECORD_SCOPE,
     Batch,
     QuarantinedRow,
     SourceRecord,
@@ -48,7 +52,6 @@ __all__ = [
     "ingest_records",
 ]
 
-_RAW_CONTEXT = "registry.quarantine.raw"
 _COLUMNS_IN_TABLE = frozenset({"identity_number", "name", "sex", "birth_date"})
 
 
@@ -195,7 +198,10 @@ def _quarantined_row(raw: RawRecord, reasons: Sequence[Issue], ctx: _Context) ->
         "department": ctx.department,
         "file_name": ctx.file_name,
         "position": raw.position,
-        "raw_token": ctx.cipher.encrypt(raw.raw, context=_RAW_CONTEXT),
+        # Under the batch's own data key: shredded when the quarantine is purged.
+        "raw_token": ctx.cipher.encrypt(
+            raw.raw, context=QUARANTINE_RAW_CONTEXT, subject=ctx.batch_id
+        ),
         "reasons": json.dumps([r.as_json() for r in reasons], ensure_ascii=False),
     }
 
@@ -298,8 +304,12 @@ def _count(
     return session.scalar(query) or 0
 
 
-def _finish(engine: Engine, report: BatchReport, encoding: str | None, started: float) -> None:
-    """Count what the database holds for the batch and close it if nothing was lost."""
+def _finish(
+    engine: Engine, report: BatchReport, encoding: str | None, started: float, actor: str
+) -> None:
+    """Count what the database holds for the batch and close it if nothing was lost.
+
+    A closed batch is a ledger entry, in the same transaction."""
     with session_scope(engine) as session:
         report.accepted = _count(session, SourceRecord, report.batch_id)
         report.quarantined = _count(session, QuarantinedRow, report.batch_id)
@@ -312,6 +322,15 @@ def _finish(engine: Engine, report: BatchReport, encoding: str | None, started: 
         batch.status = "done" if report.balanced else "running"
         batch.finished_at = datetime.datetime.now(datetime.UTC)
         batch.report = json.dumps(report.as_json(), ensure_ascii=False)
+        if report.balanced:
+            record_change(
+                session,
+                actor=actor,
+                department=batch.department,
+                action="batch.ingested",
+                object_id=batch.id,
+                at=batch.finished_at,
+            )
 
 
 def _finished_report(batch: Batch) -> BatchReport:
@@ -374,8 +393,12 @@ def ingest_records(
     today: datetime.date | None = None,
     chunk_rows: int = 5000,
     progress: Callable[[int], None] | None = None,
+    actor: str = "system:ingest",
 ) -> BatchReport:
     """Ingest one batch of ``department`` known by its content ``digest``.
+
+    ``actor`` (who sent it: the CLI, a department's push) goes into the batch's
+    ledger entry.
 
     The common path of files and pushed batches: ``file_name`` chooses the spec's
     file kind, ``open_records`` gives (encoding, records) and is only called when
@@ -408,7 +431,7 @@ def ingest_records(
         file_name,
         file.record.kind,
         file.record_id,
-        FieldCipher(keyring),
+        data_cipher(engine, keyring, RECORD_SCOPE),
         sensitive,
     )
     run = _Run(
@@ -422,7 +445,7 @@ def ingest_records(
     written = run.flush()
     if progress is not None:
         progress(written)
-    _finish(engine, report, encoding, started)
+    _finish(engine, report, encoding, started, actor)
     return report
 
 

@@ -40,8 +40,11 @@ import polars as pl
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from hukou.audit.entry import EntryError
 from hukou.db import session_scope
 from hukou.db.bulk import insert_rows
+from hukou.keyring import data_cipher
+from hukou.registry.changes import CAPABILITY, record_change
 from hukou.registry.golden import Candidate, Conflict, GoldenRecord, Provenance
 from hukou.registry.golden_frame import iter_golden_frames
 from hukou.registry.households import HouseholdMember, households_frame, store_households
@@ -53,6 +56,8 @@ from hukou.registry.linkage import (
     link_records,
 )
 from hukou.registry.model import (
+    PERSON_SCOPE,
+    RECORD_SCOPE,
     Batch,
     LinkageModel,
     Person,
@@ -173,7 +178,7 @@ def load_records(
     decrypted a partition at a time, so three million rows never exist as Python
     objects at once.
     """
-    cipher = FieldCipher(keyring)
+    cipher = data_cipher(engine, keyring, RECORD_SCOPE, PERSON_SCOPE)
     base = (
         select(*_record_columns())
         .join(Batch, Batch.id == SourceRecord.batch_id)
@@ -955,7 +960,7 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
     started = time.perf_counter()
     records = load_records(engine, keyring)
     seconds_load = time.perf_counter() - started
-    cipher = FieldCipher(keyring)
+    cipher = data_cipher(engine, keyring, RECORD_SCOPE, PERSON_SCOPE)
     with session_scope(engine) as session:
         same, different = _decisions(session)
         pending = len(_pending_ids(session))
@@ -966,6 +971,7 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
     with session_scope(engine) as session:
         written = _apply(session, cipher, records, result, scope=None, now=now)
         saved = _save_model(session, result, now)
+        _record_run(session, "link.full", now)
     stats = {
         **_public(result.stats),
         "model_saved": saved,
@@ -984,6 +990,18 @@ def link_all(engine: Engine, keyring: KeyRing) -> LinkReport:
         persons_written=written.persons_written,
         persons_removed=written.persons_removed,
         events=written.events,
+    )
+
+
+def _record_run(session: Session, action: str, now: datetime.datetime) -> None:
+    """The run as a ledger entry, committed with what it wrote."""
+    record_change(
+        session,
+        actor="system:linkage",
+        department=CAPABILITY,
+        action=action,
+        object_id=f"run-{now:%Y%m%dT%H%M%S}",
+        at=now,
     )
 
 
@@ -1065,7 +1083,7 @@ def link_pending(engine: Engine, keyring: KeyRing) -> LinkReport:
     With nothing pending this reads one query and returns. Without a stored model
     (no full run yet, or one with nothing to train on) it is a full run.
     """
-    cipher = FieldCipher(keyring)
+    cipher = data_cipher(engine, keyring, RECORD_SCOPE, PERSON_SCOPE)
     with session_scope(engine) as session:
         pending_ids = _pending_ids(session)
         if not pending_ids:
@@ -1094,6 +1112,7 @@ def link_pending(engine: Engine, keyring: KeyRing) -> LinkReport:
     now = datetime.datetime.now(datetime.UTC)
     with session_scope(engine) as session:
         written = _apply(session, cipher, records, result, scope=sorted(persons), now=now)
+        _record_run(session, "link.incremental", now)
     return LinkReport(
         records.height,
         result.clusters["cluster_id"].n_unique(),
@@ -1145,7 +1164,7 @@ def list_pairs(
             for chunk in _chunks(ids)
             for row in session.scalars(select(SourceRecord).where(SourceRecord.id.in_(chunk)))
         }
-        cipher = FieldCipher(keyring)
+        cipher = data_cipher(engine, keyring, RECORD_SCOPE, PERSON_SCOPE)
         out: list[dict[str, object]] = []
         for pair in pairs:
             sides: dict[str, object] = {}
@@ -1198,3 +1217,14 @@ def decide(engine: Engine, pair_id: int, decision: str, *, by: str) -> None:
         pair.status = decision
         pair.decided_by = by.strip()
         pair.decided_at = datetime.datetime.now(datetime.UTC)
+        try:
+            record_change(
+                session,
+                actor=pair.decided_by,
+                department=CAPABILITY,
+                action=f"review.{decision}",
+                object_id=f"pair-{pair_id}",
+                at=pair.decided_at,
+            )
+        except EntryError as error:  # e.g. a phone number typed as the clerk's name
+            raise ReviewError(f"--by cannot be recorded: {error}") from None

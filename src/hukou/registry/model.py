@@ -30,6 +30,9 @@ from hukou.db.base import Base
 __all__ = [
     "IDENTITY_CONTEXT",
     "IDENTITY_INDEX_PURPOSE",
+    "PERSON_SCOPE",
+    "QUARANTINE_RAW_CONTEXT",
+    "RECORD_SCOPE",
     "Batch",
     "LinkageModel",
     "OutboxCursor",
@@ -46,6 +49,12 @@ IDENTITY_CONTEXT = "registry.record.identity_number"
 """The encryption context (GCM associated data) of a source record's identity number."""
 IDENTITY_INDEX_PURPOSE = "identity_number"
 """The blind-index purpose of identity numbers, on records and persons alike."""
+QUARANTINE_RAW_CONTEXT = "registry.quarantine.raw"
+"""The context of a quarantined row's whole raw line, encrypted under its batch's data key."""
+RECORD_SCOPE = "registry.record"
+"""The data-key scope of source records' values (and golden values copied from them)."""
+PERSON_SCOPE = "registry.person"
+"""The data-key scope of golden persons' own values (their identity number)."""
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for millions.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -26,7 +26,7 @@ from hukou.registry.model import (
     RecordLink,
     SourceRecord,
 )
-from hukou.security.fields import TOKEN_PREFIX, FieldCipher
+from hukou.security.fields import TOKEN_MARK, FieldCipher
 from hukou.standards import identity
 
 __all__ = [
@@ -109,7 +109,7 @@ def find_by_name_and_birth_date(
 
 
 def _decrypted(cipher: FieldCipher, name: str, value: object) -> object:
-    if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+    if isinstance(value, str) and value.startswith(TOKEN_MARK):
         return cipher.decrypt(value, context=_RECORD_CONTEXT.format(name))
     return value
 

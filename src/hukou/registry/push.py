@@ -359,6 +359,7 @@ async def push_batch(department: str, request: Request, credentials: Credentials
             batch_digest(batch),
             open_records,
             keyring=keyring,
+            actor=f"push:{department}",
         )
     except IntegrityError:
         # Two identical pushes at once: the other one holds the batch.

@@ -5,6 +5,8 @@
   GM/T 0042, RFC 8998), run at start-up;
 - :mod:`~hukou.security.keys`: the key ring and its key file (generation, rotation,
   activation, retirement);
+- :mod:`~hukou.security.datakeys`: envelope encryption (data keys per purpose, wrapped
+  by the master keys) and crypto-shredding; its table is in :mod:`~hukou.security.model`;
 - :mod:`~hukou.security.fields`: encrypted column values and blind indexes;
 - :mod:`~hukou.security.columns`: how a capability declares its encrypted columns;
 - :mod:`~hukou.security.rotation`: re-encryption in batches, the token census, retiring keys;
@@ -13,14 +15,25 @@
 - :mod:`~hukou.security.keys_cli`: ``hukou keys`` (the one module here that reads the
   settings and opens the database; import it yourself).
 
-Apart from ``keys_cli``, this package imports nothing else of Hukou's: callers
+Apart from ``keys_cli`` and the data-key table (declared on :class:`hukou.db.Base`),
+this package imports nothing else of Hukou's: callers
 pass the key file path or environment variable from their settings, and the
 engine and the declared columns to the re-encryption. Call :func:`run_self_tests`
 once at start-up, before the first value is encrypted. See ``docs/security.md``.
 """
 
 from hukou.security.columns import EncryptedColumn, discover
+from hukou.security.datakeys import (
+    DataKey,
+    DataKeyCensus,
+    DataKeys,
+    ShreddedKeyError,
+    UnknownDataKeyError,
+    scope_of,
+)
 from hukou.security.fields import (
+    DATA_KEY_PREFIX,
+    TOKEN_MARK,
     TOKEN_PREFIX,
     FieldCipher,
     MalformedTokenError,
@@ -62,8 +75,13 @@ from hukou.security.sm import (
 )
 
 __all__ = [
+    "DATA_KEY_PREFIX",
     "PSEUDONYM_HEX_LENGTH",
+    "TOKEN_MARK",
     "TOKEN_PREFIX",
+    "DataKey",
+    "DataKeyCensus",
+    "DataKeys",
     "DecryptionError",
     "EncryptedColumn",
     "FieldCipher",
@@ -75,7 +93,9 @@ __all__ = [
     "Pseudonymizer",
     "ReencryptReport",
     "SelfTestError",
+    "ShreddedKeyError",
     "TokenCensus",
+    "UnknownDataKeyError",
     "UnknownKeyError",
     "activate",
     "census",
@@ -91,6 +111,7 @@ __all__ = [
     "retire_unused_key",
     "rotate",
     "run_self_tests",
+    "scope_of",
     "sm3",
     "sm4_encrypt_block",
     "sm4_gcm_decrypt",

@@ -11,7 +11,9 @@ knows nothing of any capability.
 A column holds either one token per row (``context`` is its GCM associated
 data) or a JSON object whose values may hold tokens (``json_context``: the
 context of a token found anywhere under top-level key ``K`` is the template
-with ``{key}`` replaced by ``K``):
+with ``{key}`` replaced by ``K``). ``subject_column`` names the column whose
+value is the data-key subject of the row's tokens (e.g. the batch of a
+quarantined line), so that a token moved to its data key gets its subject's:
 
 >>> EncryptedColumn("accounts_user", "id", "totp_secret", context="accounts.user.totp_secret")
 EncryptedColumn(accounts_user.totp_secret, context='accounts.user.totp_secret')
@@ -50,13 +52,14 @@ class EncryptedColumn:
     column: str
     context: str | None = None
     json_context: str | None = None
+    subject_column: str | None = None
 
     def __post_init__(self) -> None:
         if (self.context is None) == (self.json_context is None):
             raise ValueError(
                 f"{self.table}.{self.column}: give exactly one of context and json_context"
             )
-        for name in (self.table, self.primary_key, self.column):
+        for name in (self.table, self.primary_key, self.column, self.subject_column or "s"):
             if not name.replace("_", "").isalnum():  # the walker puts them in SQL
                 raise ValueError(f"not a plain SQL identifier: {name!r}")
 

@@ -1,4 +1,9 @@
-"""``hukou keys``: rotate field keys, re-encrypt stored tokens, count them, retire old keys.
+"""``hukou keys``: rotate master keys, re-wrap data keys, re-encrypt old tokens, retire keys.
+
+The key file holds the master keys; they wrap the data keys that encrypt values
+(:mod:`hukou.security.datakeys`). A rotation adds a master key; ``reencrypt``
+re-wraps every data key under it and moves tokens written directly with a
+master key (``v1``, from before envelope encryption) to their data keys.
 
 Unlike the rest of :mod:`hukou.security`, this module sits at the top with
 ``hukou.cli``: it reads the settings and opens the database, and it finds the
@@ -23,6 +28,7 @@ from sqlalchemy import Engine
 from hukou.clikit import settings_or_exit
 from hukou.db import create_engine_for
 from hukou.security.columns import EncryptedColumn, discover
+from hukou.security.datakeys import DataKeys, data_key_census
 from hukou.security.fields import FieldCipher
 from hukou.security.keys import KeyFileError, KeyRing, activate, rotate
 from hukou.security.rotation import (
@@ -39,7 +45,7 @@ from hukou.security.selftest import SelfTestError, run_self_tests
 __all__ = ["keys_app"]
 
 keys_app = typer.Typer(
-    help="Field-key rotation: add a key, re-encrypt stored tokens, count them, retire old keys.",
+    help="Master-key rotation: add a key, re-wrap data keys, re-encrypt old tokens, retire keys.",
     no_args_is_help=True,
 )
 
@@ -111,6 +117,7 @@ def _progress(column: ColumnReport) -> None:
 def _summary(report: ReencryptReport) -> None:
     old = ", ".join(report.old_key_ids) or "none"
     typer.echo(f"re-encrypted under {report.active_key_id} (old keys: {old})")
+    typer.echo(f"data keys re-wrapped: {report.data_keys_rewrapped}")
     typer.echo(f"{'table':<28} {'scanned':>9} {'rewritten':>10}")
     for table, (scanned, rewritten) in report.by_table().items():
         typer.echo(f"{table:<28} {scanned:>9} {rewritten:>10}")
@@ -136,7 +143,7 @@ def _run_reencrypt(ring: KeyRing, batch_size: int, max_batches: int | None) -> R
     with _engine() as engine:
         report = reencrypt(
             engine,
-            FieldCipher(ring),
+            FieldCipher(ring, DataKeys(engine, ring)),
             _columns(),
             batch_size=batch_size,
             max_batches=max_batches,
@@ -239,26 +246,33 @@ def reencrypt_command(
 
 @keys_app.command("status")
 def status_command(file: FileOption = None) -> None:
-    """Per key id, how many stored tokens use it (and where): which keys may be retired."""
+    """Per master key, the data keys it wraps and the old tokens it encrypted: which keys
+    may be retired; per purpose, the data keys live and shredded."""
     ring = _ring(file)
     with _engine() as engine:
         counts = census(engine, _columns())
+        keys = data_key_census(engine)
     total = counts.by_key()
-    typer.echo(f"active key: {ring.active_key_id}")
-    typer.echo(f"{'key':<26} {'tokens':>9}  state")
-    for key_id in sorted(set(ring.key_ids) | set(total)):
+    typer.echo(f"active master key: {ring.active_key_id}")
+    typer.echo(f"{'master key':<26} {'data keys':>9} {'v1 tokens':>9}  state")
+    for key_id in sorted(set(ring.key_ids) | set(total) | set(keys.by_master)):
+        used = keys.by_master[key_id] + total[key_id]
         if key_id == ring.active_key_id:
             state = "active"
         elif key_id not in ring:
-            state = "NOT IN THE KEY RING: these tokens cannot be decrypted"
-        elif total[key_id]:
+            state = "NOT IN THE KEY RING: what it wraps or encrypted cannot be decrypted"
+        elif used:
             state = "old: run `hukou keys reencrypt`"
         else:
             state = f"unused: may be retired (`hukou keys retire {key_id}`)"
-        typer.echo(f"{key_id:<26} {total[key_id]:>9}  {state}")
+        typer.echo(f"{key_id:<26} {keys.by_master[key_id]:>9} {total[key_id]:>9}  {state}")
+    typer.echo(f"{'purpose (data-key scope)':<26} {'live':>9} {'shredded':>9}")
+    for scope in sorted(set(keys.live) | set(keys.shredded)):
+        typer.echo(f"{scope:<26} {keys.live[scope]:>9} {keys.shredded[scope]:>9}")
     for name, column in counts.columns.items():
-        detail = ", ".join(f"{k}={n}" for k, n in sorted(column.items())) or "no tokens"
-        typer.echo(f"  {name}: {detail}")
+        v2 = sum(counts.data_key_tokens.get(name, {}).values())
+        v1 = ", ".join(f"{k}={n}" for k, n in sorted(column.items())) or "none"
+        typer.echo(f"  {name}: {v2} tokens under data keys; v1 tokens: {v1}")
     for name in counts.absent:
         typer.echo(f"  {name}: table absent from this database")
 

@@ -1,9 +1,15 @@
-"""Re-encrypt stored tokens under the active key, count tokens per key, retire unused keys.
+"""Rotate master keys: re-wrap data keys, re-encrypt stored tokens, count them, retire keys.
 
-Rotation is only finished when no stored token uses the old key any more; until
-then the old key must stay in every key file. This module walks the columns the
-capabilities declare (:mod:`hukou.security.columns`) and knows nothing else
-about them, so it works for any table that holds tokens.
+With envelope encryption (:mod:`hukou.security.datakeys`) a master-key rotation
+re-wraps the data keys (one row each) and re-encrypts only ``v1`` tokens, those
+written with a master key directly before data keys existed, moving them to
+their purpose's data key. Without data keys (a cipher built on the ring alone)
+it re-encrypts every token of an old master key under the active one.
+
+Rotation is only finished when no stored token and no data key uses the old
+key any more; until then the old key must stay in every key file. This module
+walks the columns the capabilities declare (:mod:`hukou.security.columns`) and
+knows nothing else about them, so it works for any table that holds tokens.
 
 How it stays safe while the platform keeps serving:
 
@@ -12,7 +18,7 @@ How it stays safe while the platform keeps serving:
   (``WHERE pk > :last ORDER BY pk LIMIT n``, keyset pagination): no lock is held
   longer than one batch, and the cost per batch does not grow with the table.
 - **Only rows that need it.** The query asks for rows whose text contains a
-  token of an old key (``LIKE '%sm4gcm:v1:<old id>:%'``). A row rewritten by a
+  token to rotate (``LIKE '%sm4gcm:v1:%'``, or ``'%sm4gcm:v1:<old id>:%'``). A row rewritten by a
   committed batch no longer matches, so a run that crashed or was stopped is
   simply started again and picks up what is left.
 - **Compare and swap.** Each row is written back with ``WHERE pk = :pk AND
@@ -44,7 +50,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from hukou.security.columns import EncryptedColumn
-from hukou.security.fields import TOKEN_PREFIX, FieldCipher
+from hukou.security.datakeys import data_key_census
+from hukou.security.fields import TOKEN_MARK, FieldCipher
 from hukou.security.keys import KEY_ID_PATTERN, KeyRing, retire
 from hukou.security.sm import DecryptionError
 
@@ -63,7 +70,8 @@ __all__ = [
 DEFAULT_BATCH_SIZE = 2_000
 """Rows per transaction: a fraction of a second of work, so locks stay short."""
 
-_TOKEN_KEY_ID = re.compile(rf"{re.escape(TOKEN_PREFIX)}({KEY_ID_PATTERN}):")
+_TOKEN_KEY_ID = re.compile(rf"{re.escape(TOKEN_MARK)}(v1|v2):({KEY_ID_PATTERN}):")
+_DATA_KEYS = "security_data_key (wrapped data keys)"
 
 
 class KeyInUseError(RuntimeError):
@@ -117,6 +125,7 @@ class ReencryptReport:
     old_key_ids: tuple[str, ...]
     columns: list[ColumnReport]
     complete: bool = True  # False when stopped early (``max_batches``)
+    data_keys_rewrapped: int = 0  # data keys moved under the active master key
 
     @property
     def failures(self) -> list[RowFailure]:
@@ -143,10 +152,15 @@ class ReencryptReport:
 
 @dataclass(frozen=True, slots=True)
 class TokenCensus:
-    """How many stored tokens each key id encrypted, per declared column."""
+    """How many stored tokens each key encrypted, per declared column.
 
-    columns: Mapping[str, Counter[str]]  # "table.column" → key id → tokens
+    ``columns`` counts ``v1`` tokens by master key id (what retiring a master
+    key waits for); ``data_key_tokens`` counts ``v2`` tokens by data key id.
+    """
+
+    columns: Mapping[str, Counter[str]]  # "table.column" → master key id → v1 tokens
     absent: tuple[str, ...] = ()  # declared tables missing from this database
+    data_key_tokens: Mapping[str, Counter[str]] = field(default_factory=dict)
 
     def by_key(self) -> Counter[str]:
         """Key id → tokens over every column."""
@@ -164,7 +178,8 @@ class TokenCensus:
 
 
 def _table(column: EncryptedColumn) -> sa.TableClause:
-    return sa.table(column.table, sa.column(column.primary_key), sa.column(column.column))
+    names = (column.primary_key, column.column, column.subject_column)
+    return sa.table(column.table, *(sa.column(name) for name in names if name))
 
 
 def _exists(engine: Engine, table: str) -> bool:
@@ -179,13 +194,16 @@ def _fetch(
     condition: sa.ColumnElement[bool],
     after: object,
     batch_size: int,
-) -> list[tuple[Any, Any]]:
-    """The next ``batch_size`` ``(key, text)`` rows matching ``condition`` after key ``after``."""
+) -> list[tuple[Any, Any, str]]:
+    """The next ``batch_size`` ``(key, text, subject)`` rows matching ``condition``
+    after key ``after`` (subject ``''`` without a subject column)."""
     key, value = table.c[column.primary_key], table.c[column.column]
-    query = sa.select(key, value).where(condition)
+    subject = table.c[column.subject_column] if column.subject_column else sa.literal("")
+    query = sa.select(key, value, subject).where(condition)
     if after is not None:
         query = query.where(key > after)
-    return [(row[0], row[1]) for row in connection.execute(query.order_by(key).limit(batch_size))]
+    rows = connection.execute(query.order_by(key).limit(batch_size))
+    return [(row[0], row[1], str(row[2] or "")) for row in rows]
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -200,12 +218,14 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _rewrite(text: str, column: EncryptedColumn, cipher: FieldCipher) -> tuple[str, int]:
-    """``text`` with each token of an old key re-encrypted; and how many were."""
+def _rewrite(
+    text: str, column: EncryptedColumn, cipher: FieldCipher, subject: str = ""
+) -> tuple[str, int]:
+    """``text`` with each token to rotate re-encrypted; and how many were."""
     if not column.is_json:
         if not cipher.needs_rotation(text):
             return text, 0
-        return cipher.reencrypt(text, context=column.context_for()), 1
+        return cipher.reencrypt(text, context=column.context_for(), subject=subject), 1
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
@@ -215,15 +235,17 @@ def _rewrite(text: str, column: EncryptedColumn, cipher: FieldCipher) -> tuple[s
     fresh: dict[str, str] = {}
     for name, value in document.items():
         for token in _strings(value):
-            if token.startswith(TOKEN_PREFIX) and cipher.needs_rotation(token):
-                fresh[token] = cipher.reencrypt(token, context=column.context_for(name))
+            if token.startswith(TOKEN_MARK) and cipher.needs_rotation(token):
+                fresh[token] = cipher.reencrypt(
+                    token, context=column.context_for(name), subject=subject
+                )
     for old, new in fresh.items():  # tokens need no JSON escaping: quoted text is exact
         text = text.replace(f'"{old}"', f'"{new}"')
     return text, len(fresh)
 
 
-def _old_tokens_left(text: str, old_key_ids: Sequence[str]) -> bool:
-    return any(match.group(1) in old_key_ids for match in _TOKEN_KEY_ID.finditer(text))
+def _old_tokens_left(text: str, prefixes: Sequence[str]) -> bool:
+    return any(prefix in text for prefix in prefixes)
 
 
 def _walk_column(
@@ -231,7 +253,7 @@ def _walk_column(
     column: EncryptedColumn,
     cipher: FieldCipher,
     *,
-    old_key_ids: Sequence[str],
+    prefixes: Sequence[str],
     batch_size: int,
     budget: list[int | None],
     on_batch: Callable[[ColumnReport], None] | None,
@@ -244,7 +266,7 @@ def _walk_column(
     key, value = table.c[column.primary_key], table.c[column.column]
     # Over-matching is harmless (SQLite's LIKE ignores case, '_' matches any character):
     # every row is checked again in Python.
-    condition = sa.or_(*(value.like(f"%{TOKEN_PREFIX}{kid}:%") for kid in old_key_ids))
+    condition = sa.or_(*(value.like(f"%{prefix}%") for prefix in prefixes))
     swap = (
         sa.update(table)
         .where(key == sa.bindparam("b_key"), value == sa.bindparam("b_old"))
@@ -259,11 +281,11 @@ def _walk_column(
             if not rows:
                 break
             updates: list[dict[str, object]] = []
-            for row_key, text in rows:
+            for row_key, text, subject in rows:
                 report.scanned += 1
                 try:
-                    new, tokens = _rewrite(str(text), column, cipher)
-                    if _old_tokens_left(new, old_key_ids):
+                    new, tokens = _rewrite(str(text), column, cipher, subject)
+                    if _old_tokens_left(new, prefixes):
                         raise ValueError("a token of an old key is inside a text, not a value")
                 except (DecryptionError, ValueError) as error:
                     report.failures.append(
@@ -302,7 +324,8 @@ def reencrypt(
     max_batches: int | None = None,
     on_batch: Callable[[ColumnReport], None] | None = None,
 ) -> ReencryptReport:
-    """Re-encrypt every token of ``columns`` that is not under ``cipher``'s active key.
+    """Re-wrap the data keys under the active master key, then re-encrypt every
+    token of ``columns`` that :meth:`FieldCipher.needs_rotation`.
 
     ``max_batches`` stops after that many committed batches (over all columns):
     to spread the work over several quiet hours, run it again later. A run that
@@ -314,7 +337,10 @@ def reencrypt(
     active = cipher.keyring.active_key_id
     old = tuple(key_id for key_id in cipher.keyring.key_ids if key_id != active)
     report = ReencryptReport(active, old, [])
-    if not old:  # a ring with one key: every readable token already uses it
+    if cipher.data_keys is not None:
+        report.data_keys_rewrapped = cipher.data_keys.rewrap(batch_size=batch_size)
+    prefixes = cipher.rotation_prefixes()
+    if not prefixes:  # a ring with one key: every readable token already uses it
         report.columns = [ColumnReport(c.table, c.column) for c in columns]
         return report
     budget: list[int | None] = [max_batches]
@@ -328,16 +354,19 @@ def reencrypt(
                 engine,
                 column,
                 cipher,
-                old_key_ids=old,
+                prefixes=prefixes,
                 batch_size=batch_size,
                 budget=budget,
                 on_batch=on_batch,
             )
         )
     if budget[0] is not None and budget[0] <= 0:
-        # Out of budget: complete only if no token of an old key is left.
+        # Out of budget: complete only if no token to rotate is left.
         left = census(engine, columns).by_key()
-        report.complete = not any(left[key_id] for key_id in old)
+        if cipher.data_keys is not None:
+            report.complete = not any(left.values())
+        else:
+            report.complete = not any(left[key_id] for key_id in old)
     return report
 
 
@@ -354,6 +383,7 @@ def census(
     tokens are already unreadable.
     """
     counts: dict[str, Counter[str]] = {}
+    data_counts: dict[str, Counter[str]] = {}
     absent: list[str] = []
     for column in columns:
         name = f"{column.table}.{column.column}"
@@ -361,8 +391,9 @@ def census(
             absent.append(name)
             continue
         found: Counter[str] = Counter()
+        found_data: Counter[str] = Counter()
         table = _table(column)
-        condition = table.c[column.column].like(f"%{TOKEN_PREFIX}%")
+        condition = table.c[column.column].like(f"%{TOKEN_MARK}%")
         after: object = None
         while True:
             with engine.begin() as connection:
@@ -374,13 +405,16 @@ def census(
                     after=after,
                     batch_size=batch_size,
                 )
-            for _key, text in rows:
-                found.update(match.group(1) for match in _TOKEN_KEY_ID.finditer(str(text)))
+            for _key, text, _subject in rows:
+                for match in _TOKEN_KEY_ID.finditer(str(text)):
+                    version, key_id = match.groups()
+                    (found if version == "v1" else found_data)[key_id] += 1
             if len(rows) < batch_size:
                 break
             after = rows[-1][0]
         counts[name] = found
-    return TokenCensus(counts, tuple(absent))
+        data_counts[name] = found_data
+    return TokenCensus(counts, tuple(absent), data_counts)
 
 
 def retire_unused_key(
@@ -390,13 +424,16 @@ def retire_unused_key(
     key_id: str,
 ) -> KeyRing:
     """Remove ``key_id`` from the key file, refusing (:class:`KeyInUseError`) while any
-    stored token of ``columns`` uses it.
+    stored token of ``columns`` or any data key uses it.
 
     Every node must already run with a key file whose active key is another one:
     a node still encrypting with ``key_id`` would write tokens nobody can read.
     """
     KeyRing.from_file(path).without_key(key_id)  # the active or an unknown key: refused now
     using = census(engine, columns).using(key_id)
+    wrapped = data_key_census(engine).by_master[key_id]
+    if wrapped:
+        using[_DATA_KEYS] = wrapped
     if using:
         raise KeyInUseError(key_id, using)
     return retire(path, key_id)
