@@ -24,41 +24,27 @@ import argparse
 import datetime
 import random
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import func, select
 
-from hukou.accounts import AccountKind, Role, permissions_of
-from hukou.accounts.access import ActiveSession
-from hukou.db import create_engine_for, session_scope, upgrade
-from hukou.exchange import Exchange, approve, load_catalog, propose
-from hukou.keyring import data_cipher
-from hukou.registry import find_by_identity_number
-from hukou.registry.model import Person
-from hukou.security import KeyRing
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the logged-in staff stand-ins are the exchange tests' own
+
+from tests.exchange.conftest import staff  # noqa: E402
+
+from hukou.accounts import Role  # noqa: E402
+from hukou.db import create_engine_for, session_scope, upgrade  # noqa: E402
+from hukou.exchange import Exchange, approve, load_catalog, propose  # noqa: E402
+from hukou.keyring import data_cipher  # noqa: E402
+from hukou.registry import find_by_identity_number  # noqa: E402
+from hukou.registry.model import Person  # noqa: E402
+from hukou.security import KeyRing  # noqa: E402
 
 FIELDS = ["identity_number", "name", "sex", "birth_date", "registered_division", "phone"]
-
-
-def _staff(role: Role, department: str) -> ActiveSession:
-    now = datetime.datetime.now(datetime.UTC)
-    return ActiveSession(
-        session_key="0" * 64,
-        user_id=f"bench-{role.value}-{department}",
-        username=f"bench.{role.value}",
-        display_name="bench",
-        kind=AccountKind.STAFF,
-        department_code=department,
-        person_id=None,
-        roles=frozenset({role}),
-        permissions=frozenset(permissions_of({role})),
-        created_at=now,
-        expires_at=now + datetime.timedelta(hours=8),
-        password_change_due=False,
-        csrf_token="b" * 43,
-    )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -91,14 +77,14 @@ def main() -> None:
         draft = propose(
             db,
             exchange.catalog,
-            _staff(Role.DATA_OFFICER, "housing"),
+            staff(Role.DATA_OFFICER, "housing"),
             provider="public_security",
             fields=["identity_number", "name", "sex", "birth_date", "registered_division"],
             purposes=["residence_permit"],
             valid_from=today,
         )
-        approve(db, _staff(Role.DATA_OFFICER, "public_security"), draft.id)
-    clerk = _staff(Role.WINDOW_CLERK, "housing")
+        approve(db, staff(Role.DATA_OFFICER, "public_security"), draft.id)
+    clerk = staff(Role.WINDOW_CLERK, "housing")
     with session_scope(engine) as db:
         people = db.scalar(select(func.count()).select_from(Person)) or 0
     if not people:
