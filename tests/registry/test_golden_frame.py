@@ -22,7 +22,14 @@ from sqlalchemy import Engine, select
 
 from hukou.db import session_scope
 from hukou.registry import golden_frame as golden_frame_module
-from hukou.registry.golden import GoldenRecord, Provenance, golden_record
+from hukou.registry.golden import (
+    Candidate,
+    GoldenRecord,
+    Provenance,
+    golden_record,
+    source_order,
+    stored_golden,
+)
 from hukou.registry.golden_frame import (
     INPUT_SCHEMA,
     OUTPUT_SCHEMA,
@@ -60,18 +67,24 @@ def _json(value: object) -> object:
 
 
 def _golden_json(golden: GoldenRecord) -> str:
+    cited = sorted({c.provenance for c in golden.values.values()}, key=source_order)
+    index = {provenance: number for number, provenance in enumerate(cited)}
     return json.dumps(
         {
-            name: {
-                "value": _json(c.value),
-                "department": c.provenance.department,
-                "batch_id": c.provenance.batch_id,
-                "file": c.provenance.file_name,
-                "position": c.provenance.position,
-                "as_of": c.provenance.as_of.isoformat(),
-                "rank": c.rank,
-            }
-            for name, c in golden.values.items()
+            "fields": {
+                name: [index[c.provenance], c.rank, _json(c.value)]
+                for name, c in golden.values.items()
+            },
+            "sources": [
+                {
+                    "department": p.department,
+                    "batch_id": p.batch_id,
+                    "file": p.file_name,
+                    "position": p.position,
+                    "as_of": p.as_of.isoformat(),
+                }
+                for p in cited
+            ],
         },
         ensure_ascii=False,
         sort_keys=True,
@@ -210,10 +223,10 @@ def test_authority_then_recency_then_later_arrival() -> None:
             _record("c", 2, "tax", {"employer_name": "E2"}, as_of=later),
         )
     )
-    golden = json.loads(row["golden"])
-    assert golden["address"]["value"] == "H3"
-    assert golden["address"]["rank"] == 1
-    assert golden["employer_name"]["value"] == "E1"  # same rank and day: key 5 came later
+    golden = stored_golden(row["golden"])
+    assert golden["address"].value == "H3"
+    assert golden["address"].rank == 1
+    assert golden["employer_name"].value == "E1"  # same rank and day: key 5 came later
     conflicts = json.loads(row["conflicts"])
     assert [c["field"] for c in conflicts] == ["address", "employer_name"]
     # Others in the scalar order: rank, then recency, then later arrival first.
@@ -230,18 +243,25 @@ def test_unranked_fields_and_departments_come_last() -> None:
             _record("c", 2, "public_security", {"address": "Y", "hobby": "chess"}),
         )
     )
-    golden = json.loads(row["golden"])
-    assert golden["address"]["department"] == "public_security"
-    assert golden["address"]["rank"] == 3
-    assert golden["hobby"] == {
-        "as_of": "2025-06-01",
-        "batch_id": "batch-public_security",
-        "department": "public_security",
-        "file": "public_security.csv",
-        "position": 3,
-        "rank": 99,
-        "value": "chess",
-    }
+    golden = stored_golden(row["golden"])
+    assert golden["address"].provenance.department == "public_security"
+    assert golden["address"].rank == 3
+    assert golden["hobby"] == Candidate(
+        "hobby",
+        "chess",
+        99,
+        Provenance("public_security", "batch-public_security", "public_security.csv", 3, DAY),
+    )
+    # The one record both values come from is listed once.
+    assert json.loads(row["golden"])["sources"] == [
+        {
+            "as_of": "2025-06-01",
+            "batch_id": "batch-public_security",
+            "department": "public_security",
+            "file": "public_security.csv",
+            "position": 3,
+        }
+    ]
 
 
 def test_none_values_and_record_fields_are_skipped() -> None:
@@ -256,14 +276,14 @@ def test_none_values_and_record_fields_are_skipped() -> None:
             _record("c", 2, "housing", {"registered_at": "2025-01-01T00:00:00", "address": "A"}),
         )
     )
-    assert set(json.loads(row["golden"])) == {"address"}
+    assert set(stored_golden(row["golden"])) == {"address"}
     assert row["conflicts"] is None
     assert row["name"] is None
 
 
 def test_a_cluster_with_no_values_has_an_empty_golden_record() -> None:
     row = _one(_frame(_record("c", 1, "tax", {"address": None})))
-    assert row["golden"] == "{}"
+    assert row["golden"] == '{"fields": {}, "sources": []}'
     assert row["conflicts"] is None
     assert row["registered_division"] is None
 
@@ -275,10 +295,10 @@ def test_record_columns_replace_fields_of_the_same_name() -> None:
             _record("c", 2, "public_security", {}, birth=datetime.date(987, 3, 4)),
         )
     )
-    golden = json.loads(row["golden"])
-    assert golden["name"]["value"] == "张伟"
+    golden = stored_golden(row["golden"])
+    assert golden["name"].value == "张伟"
     assert "sex" not in golden  # the column's None replaced the field's "X"
-    assert golden["birth_date"]["value"] == "0987-03-04"
+    assert golden["birth_date"].value == "0987-03-04"
     assert row["birth_date"] == datetime.date(987, 3, 4)
 
 
@@ -291,14 +311,14 @@ def test_value_types_round_trip_and_python_equality_decides_conflicts() -> None:
     )
     assert_same(frame, AUTHORITY)
     out = {row["cluster_id"]: row for row in golden_frame(frame, AUTHORITY).iter_rows(named=True)}
-    ints = json.loads(out["ints"]["golden"])
-    assert ints["n"]["value"] is True  # tax came later: its bool, not housing's int
-    assert ints["big"]["value"] == 12345678901234567890123
+    ints = stored_golden(out["ints"]["golden"])
+    assert ints["n"].value is True  # tax came later: its bool, not housing's int
+    assert ints["big"].value == 12345678901234567890123
     assert out["ints"]["conflicts"] is None
-    bools = json.loads(out["bools"]["golden"])
-    assert bools["flag"]["value"] == 0
-    assert not isinstance(bools["flag"]["value"], bool)
-    assert bools["zero"]["value"] == "0"
+    bools = stored_golden(out["bools"]["golden"])
+    assert bools["flag"].value == 0
+    assert not isinstance(bools["flag"].value, bool)
+    assert bools["zero"].value == "0"
     assert [c["field"] for c in json.loads(out["bools"]["conflicts"])] == ["zero"]
 
 

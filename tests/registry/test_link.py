@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from hukou.db import session_scope
 from hukou.registry.evaluate import evaluate
+from hukou.registry.golden import stored_golden
 from hukou.registry.link import link_all, load_records
 from hukou.registry.model import Person, RecordLink, SourceRecord
 from hukou.security import KeyRing
@@ -58,9 +59,13 @@ def test_linking_again_gives_the_same_persons(linked: Engine) -> None:
 def test_golden_records_carry_provenance(linked: Engine) -> None:
     with session_scope(linked) as session:
         person = session.scalars(select(Person).where(Person.records >= 3).limit(1)).one()
-        golden = json.loads(person.golden)
-    assert golden["name"]["department"]
-    assert golden["name"]["position"] >= 2
+        golden = stored_golden(person.golden)
+        sources = json.loads(person.golden)["sources"]
+    assert golden["name"].provenance.department
+    assert golden["name"].provenance.position >= 2
+    # A person's values come from a few records, each listed once.
+    assert 1 <= len(sources) <= person.records
+    assert len({json.dumps(source, sort_keys=True) for source in sources}) == len(sources)
     assert person.identity_token is None or person.identity_token.startswith("sm4gcm:")
 
 

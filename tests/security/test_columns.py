@@ -47,3 +47,13 @@ def test_a_json_column_needs_a_key_and_duplicates_are_refused() -> None:
         column.context_for()
     with pytest.raises(ValueError, match="declared twice"):
         check_unique([column, EncryptedColumn("t", "id", "c", context="x")])
+
+
+def test_a_json_member_holds_the_keyed_values() -> None:
+    golden = {c.column: c for c in discover() if c.table == "registry_person"}["golden"]
+    document = {"fields": {"phone": [0, 1, "sm4gcm:…"]}, "sources": [{"file": "a.csv"}]}
+    assert golden.keyed(document) == {"phone": [0, 1, "sm4gcm:…"]}
+    whole = EncryptedColumn("t", "id", "c", json_context="t.{key}")
+    assert whole.keyed(document) is document
+    with pytest.raises(ValueError, match="needs json_context"):
+        EncryptedColumn("t", "id", "c", context="a", json_member="fields")

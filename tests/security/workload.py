@@ -225,7 +225,7 @@ def stored_tokens(
         if not column.is_json:
             found[table, name, key, ""] = (value, column.context_for())
             continue
-        for field, item in json.loads(value).items():
+        for field, item in column.keyed(json.loads(value)).items():
             for path, string in _strings(item, field):
                 if string.startswith(TOKEN_MARK):
                     found[table, name, key, path] = (string, column.context_for(field))

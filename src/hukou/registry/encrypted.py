@@ -43,8 +43,13 @@ ENCRYPTED_COLUMNS: Final = (
         Person.__tablename__, "id", Person.identity_token.key, context=PERSON_IDENTITY_CONTEXT
     ),
     EncryptedColumn(
-        Person.__tablename__, "id", Person.golden.key, json_context=_RECORD_FIELD_CONTEXT
+        Person.__tablename__,
+        "id",
+        Person.golden.key,
+        json_context=_RECORD_FIELD_CONTEXT,
+        json_member="fields",
     ),
 )
 """Record identity numbers and sensitive fields, quarantined lines, person numbers and
-golden values (``{"field": {"value": <token>, ...}}``: the token's context is its field's)."""
+golden values (``{"fields": {"field": [source, rank, <token>]}, ...}``: the token's
+context is its field's)."""

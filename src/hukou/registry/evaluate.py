@@ -76,7 +76,13 @@ import polars as pl
 from sqlalchemy import Engine, select
 
 from hukou.db import session_scope
-from hukou.registry.golden import Candidate, Conflict, GoldenRecord, Provenance
+from hukou.registry.golden import (
+    Candidate,
+    Conflict,
+    GoldenRecord,
+    Provenance,
+    stored_golden,
+)
 from hukou.registry.linkage import pairwise_scores
 from hukou.registry.model import Batch, Person, QuarantinedRow, RecordLink, SourceRecord
 from hukou.registry.quality import (
@@ -126,16 +132,7 @@ def golden_from_json(text: str, conflicts: str | None = None) -> GoldenRecord:
     Dates stay ISO strings. A conflict comes back with the departments and lines that
     disagree but not their values (the stored conflict keeps none).
     """
-    golden = GoldenRecord()
-    for name, entry in json.loads(text).items():
-        provenance = Provenance(
-            entry["department"],
-            entry["batch_id"],
-            entry["file"],
-            entry["position"],
-            datetime.date.fromisoformat(entry["as_of"]),
-        )
-        golden.values[name] = Candidate(name, entry["value"], entry["rank"], provenance)
+    golden = GoldenRecord(stored_golden(text))
     for entry in json.loads(conflicts) if conflicts else []:
         chosen = golden.values.get(entry["field"])
         if chosen is None:
@@ -282,18 +279,17 @@ def _golden_facts(engine: Engine) -> pl.DataFrame:
         rows = session.execute(select(Person.id, Person.golden)).all()
     facts = []
     for person_id, text in rows:
-        golden = json.loads(text)
-        name = golden.get("name") or {}
-        address = golden.get("address") or {}
-        born = golden.get("birth_date") or {}
+        golden = stored_golden(text)
+        name, born, address = (golden.get(field) for field in ("name", "birth_date", "address"))
+        source = None if address is None else address.provenance
         facts.append(
             (
                 person_id,
-                name.get("value"),
-                born.get("value"),
+                None if name is None else name.value,
+                None if born is None else born.value,
                 None
-                if not address
-                else f"feeds/{address['department']}/{address['file']}#{address['position']}",
+                if source is None
+                else f"feeds/{source.department}/{source.file_name}#{source.position}",
                 sorted(golden),
             )
         )

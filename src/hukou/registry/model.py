@@ -136,7 +136,7 @@ class Person(Base):
     name: Mapped[str | None] = mapped_column(String(120))
     sex: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[datetime.date | None] = mapped_column(Date)
-    golden: Mapped[str] = mapped_column(Text)  # JSON: field → value and provenance
+    golden: Mapped[str] = mapped_column(Text)  # JSON: see hukou.registry.golden
     conflicts: Mapped[str | None] = mapped_column(Text)  # JSON: disagreements kept
     flags: Mapped[str | None] = mapped_column(Text)  # JSON: e.g. two valid numbers
     records: Mapped[int] = mapped_column(Integer)

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hukou.db import session_scope
+from hukou.registry.golden import Candidate, stored_golden
 from hukou.registry.model import OutboxCursor, OutboxEvent
 from hukou.standards.dates import as_date
 
@@ -108,7 +109,7 @@ class Event:
 class _Facts:
     """What events are about, read from a person row (golden JSON and residence)."""
 
-    golden: Mapping[str, Mapping[str, Any]]
+    golden: Mapping[str, Candidate]
     residence: str | None
     residence_since: datetime.date | None
     residence_confidence: float | None
@@ -116,9 +117,8 @@ class _Facts:
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> _Facts:
-        golden = row["golden"]
         return cls(
-            json.loads(golden) if isinstance(golden, str) else golden,
+            stored_golden(row["golden"]),
             row.get("residence_division"),
             as_date(row.get("residence_since")),
             row.get("residence_confidence"),
@@ -126,18 +126,16 @@ class _Facts:
         )
 
     def value(self, name: str) -> object:
-        entry = self.golden.get(name)
-        return None if entry is None else entry.get("value")
+        chosen = self.golden.get(name)
+        return None if chosen is None else chosen.value
 
     def batch(self, name: str) -> str | None:
-        entry = self.golden.get(name)
-        batch = None if entry is None else entry.get("batch_id")
-        return batch if isinstance(batch, str) else None
+        chosen = self.golden.get(name)
+        return None if chosen is None else chosen.provenance.batch_id
 
     def department(self, name: str) -> str | None:
-        entry = self.golden.get(name)
-        department = None if entry is None else entry.get("department")
-        return department if isinstance(department, str) else None
+        chosen = self.golden.get(name)
+        return None if chosen is None else chosen.provenance.department
 
     @property
     def dead(self) -> bool:
@@ -165,12 +163,13 @@ class _Facts:
         return (
             x is not None
             and y is not None
-            and (x.get("batch_id"), x.get("position")) == (y.get("batch_id"), y.get("position"))
+            and (x.provenance.batch_id, x.provenance.position)
+            == (y.provenance.batch_id, y.provenance.position)
         )
 
     @property
     def first_seen(self) -> datetime.date | None:
-        dates = [d for entry in self.golden.values() if (d := as_date(entry.get("as_of")))]
+        dates = [chosen.provenance.as_of for chosen in self.golden.values()]
         return min(dates) if dates else None
 
 
@@ -207,7 +206,7 @@ def derive_events(
 ) -> list[dict[str, object]]:
     """The events between a person row before and after an update (``before`` None: new).
 
-    Rows are ``registry_person`` rows as dicts (``golden`` as JSON or parsed).
+    Rows are ``registry_person`` rows as dicts (``golden`` its stored JSON).
     Returned rows are ready for :func:`write_events` (without ``created_at``).
     """
     old = None if before is None else _Facts.of(before)
@@ -288,12 +287,8 @@ def derive_events(
             "marital_status": new.value("marital_status"),
             "reported_by": new.department("marital_status"),
         }
-        source = new.golden["marital_status"]
-        fact = (
-            on.isoformat()
-            if on is not None
-            else f"{source.get('batch_id')}/{source.get('position')}"
-        )
+        source = new.golden["marital_status"].provenance
+        fact = on.isoformat() if on is not None else f"{source.batch_id}/{source.position}"
         events.append(
             _event(
                 MARRIED,

@@ -17,6 +17,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hukou.registry.golden import stored_golden
 from hukou.registry.households import HouseholdMember
 from hukou.registry.model import (
     IDENTITY_CONTEXT,
@@ -121,20 +122,21 @@ def person_facts(
     person = session.get(Person, person_id)
     if person is None:
         return None
-    golden: dict[str, dict[str, object]] = json.loads(person.golden)
+    golden = stored_golden(person.golden)
     wanted = set(golden) | {"identity_number", *INFERRED_FIELDS} if fields is None else set(fields)
     values: dict[str, object] = {}
     provenance: dict[str, Provenance] = {}
-    for name, entry in golden.items():
+    for name, chosen in golden.items():
         if name not in wanted:
             continue
-        values[name] = _decrypted(cipher, name, entry.get("value"))
+        values[name] = _decrypted(cipher, name, chosen.value)
+        source = chosen.provenance
         provenance[name] = Provenance(
-            str(entry.get("department", "")),
-            _text(entry.get("batch_id")),
-            _text(entry.get("file")),
-            _int(entry.get("position")),
-            _text(entry.get("as_of")),
+            source.department,
+            source.batch_id,
+            source.file_name,
+            source.position,
+            source.as_of.isoformat(),
         )
     if "identity_number" in wanted and person.identity_token is not None:
         values["identity_number"] = cipher.decrypt(
@@ -156,14 +158,6 @@ def person_facts(
             values[name] = value
             provenance[name] = Provenance("registry", None, None, None, None)
     return PersonFacts(person.id, values, provenance, person.updated_at)
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
 
 
 def _decrypted_json(cipher: FieldCipher, text: str | None) -> dict[str, object]:

@@ -11,7 +11,8 @@ knows nothing of any capability.
 A column holds either one token per row (``context`` is its GCM associated
 data) or a JSON object whose values may hold tokens (``json_context``: the
 context of a token found anywhere under top-level key ``K`` is the template
-with ``{key}`` replaced by ``K``). ``subject_column`` names the column whose
+with ``{key}`` replaced by ``K``; with ``json_member`` the keys are those of that
+member of the object instead of the top level). ``subject_column`` names the column whose
 value is the data-key subject of the row's tokens (e.g. the batch of a
 quarantined line), so that a token moved to its data key gets its subject's:
 
@@ -53,12 +54,15 @@ class EncryptedColumn:
     context: str | None = None
     json_context: str | None = None
     subject_column: str | None = None
+    json_member: str | None = None
 
     def __post_init__(self) -> None:
         if (self.context is None) == (self.json_context is None):
             raise ValueError(
                 f"{self.table}.{self.column}: give exactly one of context and json_context"
             )
+        if self.json_member is not None and self.json_context is None:
+            raise ValueError(f"{self.table}.{self.column}: json_member needs json_context")
         for name in (self.table, self.primary_key, self.column, self.subject_column or "s"):
             if not name.replace("_", "").isalnum():  # the walker puts them in SQL
                 raise ValueError(f"not a plain SQL identifier: {name!r}")
@@ -67,6 +71,12 @@ class EncryptedColumn:
     def is_json(self) -> bool:
         """Whether the column holds a JSON object with tokens among its values."""
         return self.json_context is not None
+
+    def keyed(self, document: object) -> object:
+        """The part of a JSON column's document whose keys name the tokens' contexts."""
+        if self.json_member is not None and isinstance(document, dict):
+            return document.get(self.json_member, {})
+        return document
 
     def context_for(self, key: str | None = None) -> str:
         """The context of a token: the column's, or the one of JSON key ``key``."""

@@ -230,6 +230,7 @@ def _rewrite(
         document = json.loads(text)
     except json.JSONDecodeError:
         raise ValueError("not valid JSON") from None
+    document = column.keyed(document)
     if not isinstance(document, dict):
         raise ValueError("not a JSON object: a token's context comes from its key")
     fresh: dict[str, str] = {}
