@@ -189,7 +189,8 @@ def load_records(
     parts: list[pl.DataFrame] = []
     with session_scope(engine) as session:
         if record_ids is None:
-            result = session.execute(base.execution_options(yield_per=_LOAD_ROWS))
+            # Core rows, not the ORM's: a fifth of the load went to ORM row processing.
+            result = session.connection().execute(base.execution_options(yield_per=_LOAD_ROWS))
             parts.extend(_records_frame(rows, cipher) for rows in result.partitions())
         else:
             # IN lists within the bound-parameter limits (PostgreSQL: 65,535 a statement).
@@ -201,23 +202,38 @@ def load_records(
 
 
 def _records_frame(rows: Sequence[Any], cipher: FieldCipher) -> pl.DataFrame:
-    numbers = cipher.decrypt_many([row.identity_token for row in rows], context=IDENTITY_CONTEXT)
+    # One transposition in C instead of a list comprehension per column.
+    (
+        key,
+        department,
+        batch_id,
+        file_name,
+        position,
+        token,
+        index,
+        status,
+        name,
+        sex,
+        birth_date,
+        fields,
+        started_at,
+    ) = zip(*rows, strict=True) if rows else ((),) * len(_record_columns())
     frame = pl.DataFrame(
         {
-            "record_key": [row.id for row in rows],
-            "department": [row.department for row in rows],
-            "batch_id": [row.batch_id for row in rows],
-            "file_name": [row.file_name for row in rows],
-            "position": [row.position for row in rows],
-            "identity_number": numbers,
-            "identity_valid": [row.identity_status == "valid" for row in rows],
+            "record_key": key,
+            "department": department,
+            "batch_id": batch_id,
+            "file_name": file_name,
+            "position": position,
+            "identity_number": cipher.decrypt_many(list(token), context=IDENTITY_CONTEXT),
+            "identity_valid": [value == "valid" for value in status],
             # The keyed blind index names clusters: a plain hash of a number is guessable.
-            "identity_index": [row.identity_index for row in rows],
-            "name": [row.name for row in rows],
-            "sex": [row.sex for row in rows],
-            "birth_date": [row.birth_date for row in rows],
-            "as_of": [row.started_at.date() for row in rows],
-            "fields": [row.fields for row in rows],
+            "identity_index": index,
+            "name": name,
+            "sex": sex,
+            "birth_date": birth_date,
+            "as_of": [moment.date() for moment in started_at],
+            "fields": fields,
         },
         schema={
             "record_key": pl.Int64,
