@@ -1,0 +1,441 @@
+"""Cases in the database: filing, department tasks, material, withdrawal, delivery.
+
+Every step is a compare-and-set: the row is updated only if its ``version`` (and
+state) is still what the actor saw, so when two reviewers act on one task at once
+exactly one wins and the other gets :class:`ConflictError` with nothing changed, on
+SQLite and PostgreSQL alike. Which step may follow which is
+:mod:`hukou.casework.lifecycle`'s; this module only applies them. Every step is a
+ledger entry (capability ``casework``) in the same transaction, and the steps a
+resident must hear about put a message in the outbox.
+
+The facts come in already judged (:func:`hukou.casework.rules.find_facts` on values
+read through ``exchange``, whose ledger entry numbers come along): this module never
+reads the registry.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hukou.audit import ledger
+from hukou.audit.entry import LedgerEntry
+from hukou.audit.entry import Outcome as LedgerOutcome
+from hukou.casework.catalog import Channel, Material, Outcome, Service
+from hukou.casework.lifecycle import (
+    CaseState,
+    Step,
+    StepRefusedError,
+    TaskState,
+    after,
+    concluded,
+    task_after,
+)
+from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
+from hukou.casework.rules import Decision, Finding, decide, materials_to_ask
+
+__all__ = [
+    "CAPABILITY",
+    "REVIEWER_ACTIONS",
+    "CaseNotFoundError",
+    "ConflictError",
+    "Filing",
+    "act_on_task",
+    "deliver",
+    "file_case",
+    "supply_material",
+    "withdraw",
+]
+
+CAPABILITY = "casework"
+
+
+class ConflictError(RuntimeError):
+    """Someone acted on the case or task first; reload and look again."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} was changed by someone else in the meantime; reload it"
+            f"（{what}已被他人处理，请刷新后查看）"
+        )
+
+
+class CaseNotFoundError(LookupError):
+    """No case (or task) with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """Who files what, for whom, through which channel."""
+
+    service: Service
+    channel: Channel
+    applicant_id: str | None
+    subject_id: str | None
+    filed_by: str
+    """The account that filed: the clerk at a window, the resident online, the helper."""
+    department: str
+    """The filer's department (the resident's own filings: ``resident``)."""
+    helper_id: str | None = None
+    helper_relation: str | None = None
+    employer_code: str | None = None
+    batch_id: str | None = None
+
+
+def _case_id(day: datetime.date) -> str:
+    return f"C{day:%Y%m%d}{secrets.token_hex(5).upper()}"
+
+
+def _record(
+    db: Session,
+    case: CaseRow,
+    action: str,
+    *,
+    actor: str,
+    department: str,
+    purpose: str,
+    at: datetime.datetime,
+    fields: Sequence[str] = (),
+) -> None:
+    entry = LedgerEntry.state_change(
+        actor=actor,
+        department=department,
+        capability=CAPABILITY,
+        action=action,
+        object_id=case.id,
+        outcome=LedgerOutcome.SUCCEEDED,
+        purpose=purpose,
+        person_id=case.subject_id or case.applicant_id,
+        case_id=case.id,
+        fields=tuple(fields),
+        at=at,
+    )
+    ledger.append(db, [entry])
+
+
+def _notify(db: Session, case: CaseRow, template: str, at: datetime.datetime) -> None:
+    person = case.applicant_id or case.subject_id
+    for channel in ("in_app", "sms"):
+        db.add(
+            CaseNotification(
+                case_id=case.id,
+                person_id=person,
+                template=template,
+                channel=channel,
+                created_at=at,
+            )
+        )
+
+
+def _step(db: Session, case: CaseRow, step: Step, **values: object) -> None:
+    """Move ``case`` by ``step`` if nobody moved it since it was read (else ConflictError)."""
+    following = after(CaseState(case.state), step)
+    done = db.execute(
+        update(CaseRow)
+        .where(CaseRow.id == case.id, CaseRow.version == case.version)
+        .values(state=following.value, version=case.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(f"case {case.id}")
+    db.refresh(case)
+
+
+def _decide_row(decision: Decision) -> dict[str, object]:
+    return {
+        "decision_row": decision.row,
+        "proposed": None if decision.proposed is None else decision.proposed.value,
+        "reason_zh": decision.reason.zh,
+        "reason_en": decision.reason.en,
+    }
+
+
+def _pause(db: Session, case: CaseRow, materials: Sequence[Material], day: datetime.date) -> None:
+    codes = json.dumps([m.code for m in materials])
+    db.add(CasePause(case_id=case.id, started_on=day, ended_on=None, materials=codes))
+
+
+def file_case(
+    db: Session,
+    filing: Filing,
+    findings: Mapping[str, Finding],
+    *,
+    reads: Mapping[str, int | None] | None = None,
+    now: datetime.datetime,
+) -> CaseRow:
+    """File a case and take its first step: decided at once (秒批), waiting for the
+    material that is missing (asked for all at once), or to its departments' tasks.
+
+    ``reads`` maps a fact to the ledger entry of the read that judged it.
+    """
+    service = filing.service
+    if filing.channel not in service.channels:
+        raise StepRefusedError("filing", f"{filing.channel} for {service.code}")
+    day = now.date()
+    case = CaseRow(
+        id=_case_id(day),
+        service=service.code,
+        channel=filing.channel.value,
+        applicant_id=filing.applicant_id,
+        subject_id=filing.subject_id,
+        first_contact=service.first_contact,
+        filed_by=filing.filed_by,
+        helper_id=filing.helper_id,
+        helper_relation=filing.helper_relation,
+        employer_code=filing.employer_code,
+        batch_id=filing.batch_id,
+        state=CaseState.SUBMITTED.value,
+        version=1,
+        filed_at=now,
+        filed_on=day,
+        limit_workdays=service.time_limit_workdays,
+        instant_decision=False,
+    )
+    db.add(case)
+    db.flush()
+    for name, finding in findings.items():
+        db.add(
+            CaseFact(
+                case_id=case.id,
+                fact=name,
+                holds=finding.holds,
+                source=finding.source.value,
+                ledger_seq=(reads or {}).get(name),
+            )
+        )
+    who = {"actor": filing.filed_by, "department": filing.department, "purpose": service.purpose}
+    _record(db, case, "case.filed", at=now, fields=sorted(findings), **who)
+    _verify(db, case, service, findings, now=now, who=who)
+    return case
+
+
+def _verify(
+    db: Session,
+    case: CaseRow,
+    service: Service,
+    findings: Mapping[str, Finding],
+    *,
+    now: datetime.datetime,
+    who: Mapping[str, str],
+) -> None:
+    decision = decide(service, findings)
+    missing = materials_to_ask(service, findings)
+    actor = {**who, "actor": f"system:{CAPABILITY}"}
+    if decision.instant_decision:
+        _step(
+            db,
+            case,
+            Step.INSTANT_DECISION,
+            instant_decision=True,
+            decided_at=now,
+            decided_on=now.date(),
+            **_decide_row(decision),
+        )
+        _record(db, case, "case.instant_decision", at=now, **actor)
+        _notify(db, case, "case.approved", now)
+    elif missing:
+        _step(db, case, Step.ASK_MATERIAL, **_decide_row(decision))
+        _pause(db, case, missing, now.date())
+        _record(db, case, "case.material_asked", at=now, fields=[m.code for m in missing], **actor)
+        _notify(db, case, "case.material_needed", now)
+    else:
+        _step(db, case, Step.SEND_TO_REVIEW, **_decide_row(decision))
+        _open_tasks(db, case, service)
+        _record(db, case, "case.sent_to_review", at=now, **actor)
+
+
+def _open_tasks(db: Session, case: CaseRow, service: Service) -> None:
+    existing = {
+        t.department: t for t in db.scalars(select(CaseTask).where(CaseTask.case_id == case.id))
+    }
+    first = service.stages[0][0].stage
+    for review in service.reviews:
+        task = existing.get(review.department)
+        if task is None:
+            state = TaskState.OPEN if review.stage == first else TaskState.WAITING
+            db.add(
+                CaseTask(
+                    case_id=case.id,
+                    department=review.department,
+                    stage=review.stage,
+                    state=state.value,
+                    version=1,
+                )
+            )
+        elif task.state == TaskState.MATERIAL_REQUESTED:
+            _task_step(db, task, TaskState.OPEN)
+    db.flush()
+
+
+def _task_step(db: Session, task: CaseTask, following: TaskState, **values: object) -> None:
+    task_after(TaskState(task.state), following)
+    done = db.execute(
+        update(CaseTask)
+        .where(CaseTask.id == task.id, CaseTask.version == task.version)
+        .values(state=following.value, version=task.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(f"task {task.id}")
+    db.refresh(task)
+
+
+REVIEWER_ACTIONS: Final = frozenset(
+    {TaskState.APPROVED, TaskState.REJECTED, TaskState.MATERIAL_REQUESTED}
+)
+"""What a reviewer can do to an open task (opening and cancelling are the case's)."""
+
+
+def _case(db: Session, case_id: str) -> CaseRow:
+    case = db.get(CaseRow, case_id)
+    if case is None:
+        raise CaseNotFoundError(case_id)
+    return case
+
+
+def act_on_task(
+    db: Session,
+    task_id: int,
+    action: TaskState,
+    *,
+    version: int,
+    by: str,
+    department: str,
+    service: Service,
+    now: datetime.datetime,
+    note: str | None = None,
+    materials: Sequence[Material] = (),
+) -> CaseRow:
+    """A reviewer's decision on a task they saw at ``version``; what it does to the case.
+
+    A rejection rejects the case and cancels the other tasks; the last approval of a
+    stage opens the next; the last approval of all approves the case; asking for
+    material pauses the case's clock.
+    """
+    if action not in REVIEWER_ACTIONS:
+        raise StepRefusedError("open", action)
+    task = db.get(CaseTask, task_id)
+    if task is None:
+        raise CaseNotFoundError(f"task {task_id}")
+    if task.department != department:
+        raise StepRefusedError(task.state, f"{action} by {department}")
+    if task.version != version:
+        raise ConflictError(f"task {task.id}")
+    _task_step(db, task, action, decided_by=by, decided_at=now, note=note)
+    case = _case(db, task.case_id)
+    who = {"actor": by, "department": department, "purpose": service.purpose}
+    _record(db, case, f"task.{action.value}", at=now, fields=[task.department], **who)
+    if action is TaskState.MATERIAL_REQUESTED:
+        _step(db, case, Step.ASK_MATERIAL)
+        _pause(db, case, materials, now.date())
+        _notify(db, case, "case.material_needed", now)
+        return case
+    tasks = list(db.scalars(select(CaseTask).where(CaseTask.case_id == case.id)))
+    settled = concluded([(t.stage, TaskState(t.state)) for t in tasks])
+    if settled is None:
+        stage_done = all(t.state == TaskState.APPROVED for t in tasks if t.stage == task.stage)
+        if stage_done:
+            for waiting in tasks:
+                if waiting.stage == task.stage + 1 and waiting.state == TaskState.WAITING:
+                    _task_step(db, waiting, TaskState.OPEN)
+        return case
+    if settled is Step.CONCLUDE_REJECT:
+        for other in tasks:
+            if other.state in (TaskState.OPEN, TaskState.WAITING, TaskState.MATERIAL_REQUESTED):
+                _task_step(db, other, TaskState.CANCELLED)
+    _step(db, case, settled, decided_at=now, decided_on=now.date())
+    outcome = Outcome.APPROVE if settled is Step.CONCLUDE_APPROVE else Outcome.REJECT
+    _record(db, case, f"case.{outcome.value}d", at=now, **who)
+    _notify(db, case, f"case.{outcome.value}d", now)
+    return case
+
+
+def supply_material(
+    db: Session,
+    case_id: str,
+    findings: Mapping[str, Finding],
+    *,
+    version: int,
+    by: str,
+    department: str,
+    service: Service,
+    now: datetime.datetime,
+) -> CaseRow:
+    """Material came in: the clock restarts and the case is judged again on ``findings``
+    (the facts read again, the supplied material counted)."""
+    case = _case(db, case_id)
+    if case.version != version:
+        raise ConflictError(f"case {case.id}")
+    _step(db, case, Step.SUPPLY)
+    for pause in db.scalars(
+        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_(None))
+    ):
+        pause.ended_on = now.date()
+    for name, finding in findings.items():
+        fact = db.get(CaseFact, (case.id, name))
+        if fact is not None:
+            fact.holds, fact.source = finding.holds, finding.source.value
+    who = {"actor": by, "department": department, "purpose": service.purpose}
+    _record(db, case, "case.material_supplied", at=now, **who)
+    reviewed = db.scalar(select(CaseTask.id).where(CaseTask.case_id == case.id).limit(1))
+    if reviewed is None:
+        _verify(db, case, service, findings, now=now, who=who)
+    else:  # a reviewer asked for it: back to the departments, whatever the table says
+        _step(db, case, Step.SEND_TO_REVIEW)
+        _open_tasks(db, case, service)
+        _record(db, case, "case.sent_to_review", at=now, **{**who, "actor": f"system:{CAPABILITY}"})
+    return case
+
+
+def withdraw(
+    db: Session,
+    case_id: str,
+    *,
+    version: int,
+    by: str,
+    department: str,
+    service: Service,
+    now: datetime.datetime,
+) -> CaseRow:
+    """The resident withdraws the case before it is decided; open tasks are cancelled."""
+    case = _case(db, case_id)
+    if case.version != version:
+        raise ConflictError(f"case {case.id}")
+    _step(db, case, Step.WITHDRAW)
+    for task in db.scalars(select(CaseTask).where(CaseTask.case_id == case.id)):
+        if task.state in (TaskState.OPEN, TaskState.WAITING, TaskState.MATERIAL_REQUESTED):
+            _task_step(db, task, TaskState.CANCELLED)
+    for pause in db.scalars(
+        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_(None))
+    ):
+        pause.ended_on = now.date()
+    _record(
+        db, case, "case.withdrawn", at=now, actor=by, department=department, purpose=service.purpose
+    )
+    return case
+
+
+def deliver(
+    db: Session,
+    case_id: str,
+    *,
+    by: str,
+    department: str,
+    service: Service,
+    now: datetime.datetime,
+) -> CaseRow:
+    """The result (or the reasoned refusal) reached the resident; the case can be rated."""
+    case = _case(db, case_id)
+    _step(db, case, Step.DELIVER, delivered_at=now)
+    _record(
+        db, case, "case.delivered", at=now, actor=by, department=department, purpose=service.purpose
+    )
+    _notify(db, case, "case.delivered", now)
+    return case

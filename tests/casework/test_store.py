@@ -1,0 +1,363 @@
+"""Cases in the database, on SQLite and PostgreSQL: instant decisions, parallel and staged
+reviews, material, withdrawal, delivery, the ledger, and one winner when two act at once."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from hukou.audit import ledger
+from hukou.casework.catalog import Channel, load_catalog
+from hukou.casework.lifecycle import CaseState, StepRefusedError, TaskState
+from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
+from hukou.casework.rules import find_facts
+from hukou.casework.store import (
+    ConflictError,
+    Filing,
+    act_on_task,
+    deliver,
+    file_case,
+    supply_material,
+    withdraw,
+)
+from hukou.db import session_scope
+
+pytestmark = pytest.mark.storage
+
+NOW = datetime.datetime(2025, 6, 16, 9, 30, tzinfo=datetime.UTC)
+CITY = "3205"
+CATALOG = load_catalog()
+BIRTH = CATALOG["birth_registration"]
+MOVE = CATALOG["household_move"]
+HERE = {("applicant", "registered_division"): "320508"}
+NEWBORN = {("subject", "birth_date"): "2025-06-01"}
+BOOKLET = BIRTH.facts["parent_registered_here"].material
+assert BOOKLET is not None
+
+
+def _filing(service_code: str = "birth_registration", **extra: object) -> Filing:
+    return Filing(
+        service=CATALOG[service_code],
+        channel=Channel.WINDOW,
+        applicant_id="Rparent",
+        subject_id="Rchild",
+        filed_by="u-clerk",
+        department="public_security",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _file(
+    engine: Engine,
+    values: dict[tuple[str, str], object],
+    code: str = "birth_registration",
+    supplied: frozenset[str] = frozenset(),
+) -> str:
+    service = CATALOG[code]
+    findings = find_facts(service, values, supplied=supplied, filed_on=NOW.date(), city=CITY)
+    with session_scope(engine) as db:
+        return file_case(db, _filing(code), findings, now=NOW).id
+
+
+def _actions(db: Session, case_id: str) -> list[str]:
+    """The case's steps as the person it is about sees them in their ledger entries."""
+    entries = [json.loads(text) for _seq, text in ledger.person_entries(db, "Rchild", limit=500)]
+    return [
+        e["action"] for e in entries if e["case_id"] == case_id and e["capability"] == "casework"
+    ]
+
+
+def test_registry_facts_decide_a_birth_at_once(engine: Engine) -> None:
+    case_id = _file(engine, HERE | NEWBORN)
+    with session_scope(engine) as db:
+        case = db.get(CaseRow, case_id)
+        assert case is not None
+        assert (case.state, case.instant_decision) == ("approved", True)
+        assert case.decided_on == NOW.date()
+        assert db.scalar(select(func.count()).select_from(CaseTask)) == 0
+        assert {f.fact: f.source for f in db.scalars(select(CaseFact))} == {
+            "parent_registered_here": "registry",
+            "born_recently": "registry",
+        }
+        assert _actions(db, case_id) == ["case.filed", "case.instant_decision"]
+        assert {n.channel for n in db.scalars(select(CaseNotification))} == {"sms", "in_app"}
+
+
+def test_missing_material_is_asked_for_at_once_and_stops_the_clock(engine: Engine) -> None:
+    case_id = _file(engine, HERE)  # the child is not in the registry yet
+    with session_scope(engine) as db:
+        case = db.get(CaseRow, case_id)
+        assert case is not None
+        assert case.state == CaseState.AWAITING_MATERIAL
+        (pause,) = db.scalars(select(CasePause))
+        assert (pause.started_on, pause.ended_on) == (NOW.date(), None)
+        assert "birth_medical_certificate" in pause.materials
+        version = case.version
+    later = NOW + datetime.timedelta(days=2)
+    findings = find_facts(
+        BIRTH,
+        HERE,
+        supplied=frozenset({"birth_medical_certificate"}),
+        filed_on=NOW.date(),
+        city=CITY,
+    )
+    with session_scope(engine) as db:
+        case = supply_material(
+            db,
+            case_id,
+            findings,
+            version=version,
+            by="u-clerk",
+            department="public_security",
+            service=BIRTH,
+            now=later,
+        )
+        # Approved on paper is a person's call: three departments review in parallel.
+        assert (case.state, case.proposed) == ("in_review", "approve")
+        assert {t.state for t in db.scalars(select(CaseTask))} == {"open"}
+        (pause,) = db.scalars(select(CasePause))
+        assert pause.ended_on == later.date()
+
+
+def _tasks(db: Session, case_id: str) -> dict[str, CaseTask]:
+    return {
+        t.department: t for t in db.scalars(select(CaseTask).where(CaseTask.case_id == case_id))
+    }
+
+
+def _act(
+    engine: Engine, case_id: str, department: str, action: TaskState, service=BIRTH
+) -> CaseRow:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as db:
+        task = _tasks(db, case_id)[department]
+        case = act_on_task(
+            db,
+            task.id,
+            action,
+            version=task.version,
+            by=f"u-{department}",
+            department=department,
+            service=service,
+            now=NOW,
+        )
+        db.expunge(case)
+        return case
+
+
+def _review_case(engine: Engine) -> str:
+    return _file(engine, HERE, supplied=frozenset({"birth_medical_certificate"}))
+
+
+def test_parallel_tasks_approve_the_case_when_all_approve(engine: Engine) -> None:
+    case_id = _review_case(engine)
+    assert _act(engine, case_id, "public_security", TaskState.APPROVED).state == "in_review"
+    assert _act(engine, case_id, "medical_insurance", TaskState.APPROVED).state == "in_review"
+    case = _act(engine, case_id, "hr_social_security", TaskState.APPROVED)
+    assert case.state == "approved"
+    assert not case.instant_decision
+    with session_scope(engine) as db:
+        delivered = deliver(
+            db, case_id, by="u-clerk", department="public_security", service=BIRTH, now=NOW
+        )
+        assert delivered.state == "delivered"
+        assert _actions(db, case_id)[-2:] == ["case.approved", "case.delivered"]
+        with pytest.raises(StepRefusedError):
+            deliver(db, case_id, by="u-clerk", department="public_security", service=BIRTH, now=NOW)
+
+
+def test_one_rejection_rejects_the_case_and_cancels_the_rest(engine: Engine) -> None:
+    case_id = _review_case(engine)
+    case = _act(engine, case_id, "medical_insurance", TaskState.REJECTED)
+    assert case.state == "rejected"
+    with session_scope(engine) as db:
+        states = {d: t.state for d, t in _tasks(db, case_id).items()}
+    assert states == {
+        "medical_insurance": "rejected",
+        "public_security": "cancelled",
+        "hr_social_security": "cancelled",
+    }
+
+
+def test_a_later_stage_opens_only_after_the_earlier_one(engine: Engine) -> None:
+    values = {
+        ("subject", "actual_residence_division"): "320508",
+        ("subject", "lease_start"): "2025-03-01",  # a lease, but not a year old
+    }
+    case_id = _file(
+        engine,
+        values,
+        code="household_move",
+        supplied=frozenset({"tenancy_contract", "property_deed"}),
+    )
+    with session_scope(engine) as db:
+        states = {d: t.state for d, t in _tasks(db, case_id).items()}
+        assert states == {"housing": "open", "public_security": "waiting"}
+        police = _tasks(db, case_id)["public_security"]
+        with pytest.raises(StepRefusedError):  # cannot skip ahead of housing
+            act_on_task(
+                db,
+                police.id,
+                TaskState.APPROVED,
+                version=police.version,
+                by="u-ps",
+                department="public_security",
+                service=MOVE,
+                now=NOW,
+            )
+    _act(engine, case_id, "housing", TaskState.APPROVED, service=MOVE)
+    with session_scope(engine) as db:
+        assert _tasks(db, case_id)["public_security"].state == "open"
+    assert _act(engine, case_id, "public_security", TaskState.APPROVED, service=MOVE).state == (
+        "approved"
+    )
+
+
+def test_a_reviewer_asks_for_material_and_the_task_reopens_when_it_comes(engine: Engine) -> None:
+    case_id = _review_case(engine)
+    with session_scope(engine) as db:
+        task = _tasks(db, case_id)["public_security"]
+        case = act_on_task(
+            db,
+            task.id,
+            TaskState.MATERIAL_REQUESTED,
+            version=task.version,
+            by="u-ps",
+            department="public_security",
+            service=BIRTH,
+            now=NOW,
+            materials=[BOOKLET],
+        )
+        assert case.state == "awaiting_material"
+        version = case.version
+    findings = find_facts(
+        BIRTH,
+        HERE,
+        supplied=frozenset({"birth_medical_certificate", "household_booklet"}),
+        filed_on=NOW.date(),
+        city=CITY,
+    )
+    with session_scope(engine) as db:
+        case = supply_material(
+            db,
+            case_id,
+            findings,
+            version=version,
+            by="u-clerk",
+            department="public_security",
+            service=BIRTH,
+            now=NOW,
+        )
+        assert case.state == "in_review"
+        assert {d: t.state for d, t in _tasks(db, case_id).items()} == {
+            "public_security": "open",
+            "medical_insurance": "open",
+            "hr_social_security": "open",
+        }
+
+
+def test_withdrawal_before_a_decision_only(engine: Engine) -> None:
+    case_id = _review_case(engine)
+    with session_scope(engine) as db:
+        case = db.get(CaseRow, case_id)
+        assert case is not None
+        withdraw(
+            db,
+            case_id,
+            version=case.version,
+            by="u-resident",
+            department="resident",
+            service=BIRTH,
+            now=NOW,
+        )
+        assert {t.state for t in _tasks(db, case_id).values()} == {"cancelled"}
+    instant = _file(engine, HERE | NEWBORN)
+    with session_scope(engine) as db:
+        case = db.get(CaseRow, instant)
+        assert case is not None
+        with pytest.raises(StepRefusedError):
+            withdraw(
+                db,
+                instant,
+                version=case.version,
+                by="u-resident",
+                department="resident",
+                service=BIRTH,
+                now=NOW,
+            )
+
+
+@pytest.mark.parametrize(
+    ("department", "action"),
+    [
+        ("tax", TaskState.APPROVED),  # not the task's department
+        ("medical_insurance", TaskState.CANCELLED),  # not a reviewer's action
+        ("medical_insurance", TaskState.OPEN),
+    ],
+)
+def test_only_the_tasks_department_may_decide_it_and_only_so(
+    engine: Engine, department: str, action: TaskState
+) -> None:
+    case_id = _review_case(engine)
+    with session_scope(engine) as db:
+        task = _tasks(db, case_id)["medical_insurance"]
+        with pytest.raises(StepRefusedError):
+            act_on_task(
+                db,
+                task.id,
+                action,
+                version=task.version,
+                by="u-someone",
+                department=department,
+                service=BIRTH,
+                now=NOW,
+            )
+        assert task.state == "open"
+
+
+def test_two_reviewers_at_once_one_decision_wins(engine: Engine) -> None:
+    case_id = _review_case(engine)
+    with session_scope(engine) as db:
+        task = _tasks(db, case_id)["public_security"]
+        task_id, version = task.id, task.version
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def review(action: TaskState) -> None:
+        try:
+            with session_scope(engine) as db:
+                barrier.wait()
+                act_on_task(
+                    db,
+                    task_id,
+                    action,
+                    version=version,
+                    by=f"u-{action}",
+                    department="public_security",
+                    service=BIRTH,
+                    now=NOW,
+                )
+            outcomes.append(f"won:{action}")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [
+        threading.Thread(target=review, args=(action,))
+        for action in (TaskState.APPROVED, TaskState.REJECTED)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.split(":")[0] for o in outcomes) == ["conflict", "won"]
+    with session_scope(engine) as db:
+        stored = db.get(CaseTask, task_id)
+        assert stored is not None
+        assert f"won:{stored.state}" in outcomes  # the stored decision is the winner's
+        assert stored.version == version + 1
+        decided = [a for a in _actions(db, case_id) if a.startswith("task.")]
+        assert len(decided) == 1  # the loser left no trace in the ledger
