@@ -6,17 +6,22 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hukou.audit import ledger
 from hukou.casework.catalog import Channel, load_catalog
-from hukou.casework.lifecycle import CaseState, StepRefusedError, TaskState
+from hukou.casework.lifecycle import STEPS, CaseState, StepRefusedError, TaskState
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
 from hukou.casework.rules import find_facts
 from hukou.casework.store import (
+    REVIEWER_ACTIONS,
     ConflictError,
     Filing,
     act_on_task,
@@ -361,3 +366,126 @@ def test_two_reviewers_at_once_one_decision_wins(engine: Engine) -> None:
         assert stored.version == version + 1
         decided = [a for a in _actions(db, case_id) if a.startswith("task.")]
         assert len(decided) == 1  # the loser left no trace in the ledger
+
+
+class _CaseMachine(RuleBasedStateMachine):
+    """Reviewers, clerks and the resident try any step in any order on one case; whatever
+    is refused changes nothing, and whatever is stored is an allowed edge."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self.case_id = _review_case(engine)
+        self.state = CaseState.IN_REVIEW
+
+    def _try(self, work: Callable[[Session, CaseRow], object]) -> None:
+        try:
+            with session_scope(self.engine) as db:
+                case = db.get(CaseRow, self.case_id)
+                assert case is not None
+                work(db, case)
+        except (StepRefusedError, ConflictError):
+            pass
+        with session_scope(self.engine) as db:
+            stored = db.get(CaseRow, self.case_id)
+            assert stored is not None
+            following = CaseState(stored.state)
+        if following is not self.state:
+            assert any(STEPS[edge] is following for edge in STEPS if edge[0] is self.state), (
+                f"{self.state} -> {following} is not a step"
+            )
+        self.state = following
+
+    @rule(
+        department=st.sampled_from(["public_security", "medical_insurance", "hr_social_security"]),
+        action=st.sampled_from(sorted(REVIEWER_ACTIONS)),
+    )
+    def review(self, department: str, action: TaskState) -> None:
+        def work(db: Session, _case: CaseRow) -> None:
+            task = _tasks(db, self.case_id)[department]
+            act_on_task(
+                db,
+                task.id,
+                action,
+                version=task.version,
+                by="u-r",
+                department=department,
+                service=BIRTH,
+                now=NOW,
+                materials=[BOOKLET],
+            )
+
+        self._try(work)
+
+    @rule()
+    def supply(self) -> None:
+        findings = find_facts(
+            BIRTH,
+            HERE,
+            supplied=frozenset({"birth_medical_certificate", "household_booklet"}),
+            filed_on=NOW.date(),
+            city=CITY,
+        )
+        self._try(
+            lambda db, case: supply_material(
+                db,
+                case.id,
+                findings,
+                version=case.version,
+                by="u-c",
+                department="public_security",
+                service=BIRTH,
+                now=NOW,
+            )
+        )
+
+    @rule()
+    def withdraw(self) -> None:
+        self._try(
+            lambda db, case: withdraw(
+                db,
+                case.id,
+                version=case.version,
+                by="u-res",
+                department="resident",
+                service=BIRTH,
+                now=NOW,
+            )
+        )
+
+    @rule()
+    def deliver(self) -> None:
+        self._try(
+            lambda db, case: deliver(
+                db, case.id, by="u-c", department="public_security", service=BIRTH, now=NOW
+            )
+        )
+
+    @invariant()
+    def stored_facts_agree_with_the_state(self) -> None:
+        with session_scope(self.engine) as db:
+            case = db.get(CaseRow, self.case_id)
+            assert case is not None
+            tasks = [t.state for t in _tasks(db, self.case_id).values()]
+            open_pauses = db.scalar(
+                select(func.count())
+                .select_from(CasePause)
+                .where(CasePause.case_id == self.case_id, CasePause.ended_on.is_(None))
+            )
+        if case.state == CaseState.APPROVED:
+            assert set(tasks) == {"approved"}
+        if case.state == CaseState.REJECTED:
+            assert "rejected" in tasks
+        if case.state == CaseState.DELIVERED:
+            assert case.decided_at is not None
+            assert case.delivered_at is not None
+        if case.state == CaseState.WITHDRAWN:
+            assert not {"open", "waiting", "material_requested"} & set(tasks)
+        assert (open_pauses == 1) is (case.state == CaseState.AWAITING_MATERIAL)
+
+
+def test_no_sequence_of_attempts_skips_a_step(engine: Engine) -> None:
+    run_state_machine_as_test(
+        lambda: _CaseMachine(engine),
+        settings=settings(max_examples=15, stateful_step_count=12, deadline=None),
+    )
