@@ -52,7 +52,7 @@ steps:
         (5, "steps.1.department"),  # missing: the line of the mapping that lacks it
         (6, "steps.1.colour"),  # not allowed
     }
-    assert "birth.yaml, line 4, steps.0.days: Input should be greater than or equal to 1" in str(
+    assert "birth.yaml:4: steps.0.days: Input should be greater than or equal to 1" in str(
         raised.value
     )
 

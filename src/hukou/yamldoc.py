@@ -2,7 +2,7 @@
 
 Service definitions and points policies are written by people, not programs: when one is
 wrong the author needs every problem at once, each with the file, the line and the key
-(``services/birth.yaml, line 14, facts.0.source: …``), not a traceback. The document is
+(``birth_registration.yaml:14: facts.born_recently.test: …``), not a traceback. The document is
 composed once into PyYAML's node tree (which keeps positions), built into plain Python
 values, validated by the model, and each pydantic error's location is walked back down
 the node tree to the line it came from. Duplicate keys, which PyYAML silently lets the
@@ -41,7 +41,13 @@ with where it is, so it gets a line like any other."""
 
 @dataclass(frozen=True, slots=True)
 class DocumentProblem:
-    """One thing wrong with a document: where (file, line, dotted key) and what."""
+    """One thing wrong with a document: where (file, 1-based line, key path) and what.
+
+    >>> str(DocumentProblem("tax.yaml", 7, "files[0].format", "must be one of csv, xlsx"))
+    'tax.yaml:7: files[0].format: must be one of csv, xlsx'
+    >>> str(DocumentProblem("tax.yaml", None, "", "cannot read the file"))
+    'tax.yaml: cannot read the file'
+    """
 
     file: str
     line: int | None
@@ -49,8 +55,8 @@ class DocumentProblem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}, line {self.line}"
-        return f"{where}, {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
 class DocumentError(ValueError):

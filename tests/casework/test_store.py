@@ -69,6 +69,26 @@ def _file(
         return file_case(db, _filing(code), findings, now=NOW).id
 
 
+def _supply(
+    db: Session, case: CaseRow, codes: frozenset[str], now: datetime.datetime = NOW
+) -> CaseRow:
+    """The clerk hands in ``codes``; the birth case is judged again on them."""
+    findings = find_facts(BIRTH, HERE, supplied=codes, filed_on=NOW.date(), city=CITY)
+    return supply_material(
+        db,
+        case.id,
+        findings,
+        version=case.version,
+        by="u-clerk",
+        department="public_security",
+        service=BIRTH,
+        now=now,
+    )
+
+
+BOTH = frozenset({"birth_medical_certificate", "household_booklet"})
+
+
 def _actions(db: Session, case_id: str) -> list[str]:
     """The case's steps as the person it is about sees them in their ledger entries."""
     entries = [json.loads(text) for _seq, text in ledger.person_entries(db, "Rchild", limit=500)]
@@ -104,24 +124,11 @@ def test_missing_material_is_asked_for_at_once_and_stops_the_clock(engine: Engin
         assert "birth_medical_certificate" in pause.materials
         version = case.version
     later = NOW + datetime.timedelta(days=2)
-    findings = find_facts(
-        BIRTH,
-        HERE,
-        supplied=frozenset({"birth_medical_certificate"}),
-        filed_on=NOW.date(),
-        city=CITY,
-    )
     with session_scope(engine) as db:
-        case = supply_material(
-            db,
-            case_id,
-            findings,
-            version=version,
-            by="u-clerk",
-            department="public_security",
-            service=BIRTH,
-            now=later,
-        )
+        stored = db.get(CaseRow, case_id)
+        assert stored is not None
+        assert stored.version == version
+        case = _supply(db, stored, frozenset({"birth_medical_certificate"}), later)
         # Approved on paper is a person's call: three departments review in parallel.
         assert (case.state, case.proposed) == ("in_review", "approve")
         assert {t.state for t in db.scalars(select(CaseTask))} == {"open"}
@@ -238,25 +245,10 @@ def test_a_reviewer_asks_for_material_and_the_task_reopens_when_it_comes(engine:
             materials=[BOOKLET],
         )
         assert case.state == "awaiting_material"
-        version = case.version
-    findings = find_facts(
-        BIRTH,
-        HERE,
-        supplied=frozenset({"birth_medical_certificate", "household_booklet"}),
-        filed_on=NOW.date(),
-        city=CITY,
-    )
     with session_scope(engine) as db:
-        case = supply_material(
-            db,
-            case_id,
-            findings,
-            version=version,
-            by="u-clerk",
-            department="public_security",
-            service=BIRTH,
-            now=NOW,
-        )
+        stored = db.get(CaseRow, case_id)
+        assert stored is not None
+        case = _supply(db, stored, BOTH)
         assert case.state == "in_review"
         assert {d: t.state for d, t in _tasks(db, case_id).items()} == {
             "public_security": "open",
@@ -420,25 +412,7 @@ class _CaseMachine(RuleBasedStateMachine):
 
     @rule()
     def supply(self) -> None:
-        findings = find_facts(
-            BIRTH,
-            HERE,
-            supplied=frozenset({"birth_medical_certificate", "household_booklet"}),
-            filed_on=NOW.date(),
-            city=CITY,
-        )
-        self._try(
-            lambda db, case: supply_material(
-                db,
-                case.id,
-                findings,
-                version=case.version,
-                by="u-c",
-                department="public_security",
-                service=BIRTH,
-                now=NOW,
-            )
-        )
+        self._try(lambda db, case: _supply(db, case, BOTH))
 
     @rule()
     def withdraw(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -134,18 +134,26 @@ def _notify(db: Session, case: CaseRow, template: str, at: datetime.datetime) ->
         )
 
 
-def _step(db: Session, case: CaseRow, step: Step, **values: object) -> None:
-    """Move ``case`` by ``step`` if nobody moved it since it was read (else ConflictError)."""
-    following = after(CaseState(case.state), step)
+def _compare_and_set(
+    db: Session, row: CaseRow | CaseTask, label: str, state: str, **values: object
+) -> None:
+    """Store ``state`` (and ``values``) on ``row`` if its version is still the one read."""
+    model = type(row)
     done = db.execute(
-        update(CaseRow)
-        .where(CaseRow.id == case.id, CaseRow.version == case.version)
-        .values(state=following.value, version=case.version + 1, **values)
+        update(model)
+        .where(model.id == row.id, model.version == row.version)
+        .values(state=state, version=row.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError(f"case {case.id}")
-    db.refresh(case)
+        raise ConflictError(label)
+    db.refresh(row)
+
+
+def _step(db: Session, case: CaseRow, step: Step, **values: object) -> None:
+    """Move ``case`` by ``step`` if nobody moved it since it was read (else ConflictError)."""
+    following = after(CaseState(case.state), step)
+    _compare_and_set(db, case, f"case {case.id}", following.value, **values)
 
 
 def _decide_row(decision: Decision) -> dict[str, object]:
@@ -276,15 +284,23 @@ def _open_tasks(db: Session, case: CaseRow, service: Service) -> None:
 
 def _task_step(db: Session, task: CaseTask, following: TaskState, **values: object) -> None:
     task_after(TaskState(task.state), following)
-    done = db.execute(
-        update(CaseTask)
-        .where(CaseTask.id == task.id, CaseTask.version == task.version)
-        .values(state=following.value, version=task.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConflictError(f"task {task.id}")
-    db.refresh(task)
+    _compare_and_set(db, task, f"task {task.id}", following.value, **values)
+
+
+_UNDECIDED: Final = (TaskState.OPEN, TaskState.WAITING, TaskState.MATERIAL_REQUESTED)
+
+
+def _cancel_undecided(db: Session, tasks: Iterable[CaseTask]) -> None:
+    for task in tasks:
+        if task.state in _UNDECIDED:
+            _task_step(db, task, TaskState.CANCELLED)
+
+
+def _end_pauses(db: Session, case: CaseRow, day: datetime.date) -> None:
+    for pause in db.scalars(
+        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_(None))
+    ):
+        pause.ended_on = day
 
 
 REVIEWER_ACTIONS: Final = frozenset(
@@ -347,9 +363,7 @@ def act_on_task(
                     _task_step(db, waiting, TaskState.OPEN)
         return case
     if settled is Step.CONCLUDE_REJECT:
-        for other in tasks:
-            if other.state in (TaskState.OPEN, TaskState.WAITING, TaskState.MATERIAL_REQUESTED):
-                _task_step(db, other, TaskState.CANCELLED)
+        _cancel_undecided(db, tasks)
     _step(db, case, settled, decided_at=now, decided_on=now.date())
     outcome = Outcome.APPROVE if settled is Step.CONCLUDE_APPROVE else Outcome.REJECT
     _record(db, case, f"case.{outcome.value}d", at=now, **who)
@@ -374,10 +388,7 @@ def supply_material(
     if case.version != version:
         raise ConflictError(f"case {case.id}")
     _step(db, case, Step.SUPPLY)
-    for pause in db.scalars(
-        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_(None))
-    ):
-        pause.ended_on = now.date()
+    _end_pauses(db, case, now.date())
     for name, finding in findings.items():
         fact = db.get(CaseFact, (case.id, name))
         if fact is not None:
@@ -409,13 +420,8 @@ def withdraw(
     if case.version != version:
         raise ConflictError(f"case {case.id}")
     _step(db, case, Step.WITHDRAW)
-    for task in db.scalars(select(CaseTask).where(CaseTask.case_id == case.id)):
-        if task.state in (TaskState.OPEN, TaskState.WAITING, TaskState.MATERIAL_REQUESTED):
-            _task_step(db, task, TaskState.CANCELLED)
-    for pause in db.scalars(
-        select(CasePause).where(CasePause.case_id == case.id, CasePause.ended_on.is_(None))
-    ):
-        pause.ended_on = now.date()
+    _cancel_undecided(db, db.scalars(select(CaseTask).where(CaseTask.case_id == case.id)))
+    _end_pauses(db, case, now.date())
     _record(
         db, case, "case.withdrawn", at=now, actor=by, department=department, purpose=service.purpose
     )

@@ -68,6 +68,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from hukou.registry.fields import CODE_LISTS, STANDARD_FIELDS, FieldDef
 from hukou.standards import divisions
+from hukou.yamldoc import DocumentProblem
 
 __all__ = [
     "DETECT_ENCODING",
@@ -138,24 +139,9 @@ _EMPTY_RANKS: Final[Mapping[str, int]] = MappingProxyType({})
 # --------------------------------------------------------------------------- errors
 
 
-@dataclass(frozen=True, slots=True)
-class SpecProblem:
-    """One thing wrong with a spec: where (file, 1-based line, key path) and what.
-
-    >>> str(SpecProblem("tax.yaml", 7, "files[0].format", "must be one of csv, xlsx, jsonl"))
-    'tax.yaml:7: files[0].format: must be one of csv, xlsx, jsonl'
-    >>> str(SpecProblem("tax.yaml", None, "", "cannot read the file"))
-    'tax.yaml: cannot read the file'
-    """
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+SpecProblem = DocumentProblem
+"""One thing wrong with a spec (file, 1-based line, key path, message): the problem every
+declarative YAML document reports (:class:`hukou.yamldoc.DocumentProblem`)."""
 
 
 class SpecError(ValueError):
