@@ -50,6 +50,7 @@ __all__ = [
     "act_on_task",
     "deliver",
     "file_case",
+    "new_case_id",
     "supply_material",
     "withdraw",
 ]
@@ -89,7 +90,8 @@ class Filing:
     batch_id: str | None = None
 
 
-def _case_id(day: datetime.date) -> str:
+def new_case_id(day: datetime.date) -> str:
+    """A fresh case number: C, the filing date, ten random hex digits (C20250616A1B2C3D4E5)."""
     return f"C{day:%Y%m%d}{secrets.token_hex(5).upper()}"
 
 
@@ -177,18 +179,20 @@ def file_case(
     *,
     reads: Mapping[str, int | None] | None = None,
     now: datetime.datetime,
+    case_id: str | None = None,
 ) -> CaseRow:
     """File a case and take its first step: decided at once (秒批), waiting for the
     material that is missing (asked for all at once), or to its departments' tasks.
 
-    ``reads`` maps a fact to the ledger entry of the read that judged it.
+    ``reads`` maps a fact to the ledger entry of the read that judged it; ``case_id``
+    is the number those reads were made for (:func:`new_case_id`), a fresh one if none.
     """
     service = filing.service
     if filing.channel not in service.channels:
         raise StepRefusedError("filing", f"{filing.channel} for {service.code}")
     day = now.date()
     case = CaseRow(
-        id=_case_id(day),
+        id=case_id or new_case_id(day),
         service=service.code,
         channel=filing.channel.value,
         applicant_id=filing.applicant_id,

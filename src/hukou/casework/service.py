@@ -1,0 +1,139 @@
+"""Casework on top of ``exchange``: a case's facts are read for the case, then judged.
+
+Every fact is an :meth:`hukou.exchange.Exchange.read` with the service's purpose and the
+case's id: the sharing agreements decide what the first-contact department may see (an
+item no agreement covers is not read, and its material is asked for instead), each read
+is a ledger entry the resident sees, and the entry's number is kept beside the fact
+(``casework_fact.ledger_seq``). The reads are made by the first-contact department's
+automatic checker (:func:`checker`), which unmasks what it judges, with the case as
+its reason: the decision needs the real birth date, the clerk does not — the clerk
+sees whether each fact held, never the value.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from hukou.accounts import AccountKind, ActiveSession, Permission
+from hukou.casework.catalog import Service
+from hukou.casework.model import CaseRow
+from hukou.casework.rules import Finding, find_facts
+from hukou.casework.store import Filing, file_case, new_case_id
+from hukou.exchange import Exchange
+
+__all__ = ["CHECKER", "Casework", "Judgement", "checker"]
+
+CHECKER: Final = "system:casework"
+"""The actor of the automatic checks in the ledger (never a person's login)."""
+_CHECKER_PERMISSIONS: Final = frozenset({Permission.PERSON_READ, Permission.PERSON_UNMASK})
+
+
+def checker(department: str, now: datetime.datetime) -> ActiveSession:
+    """The automatic checker of ``department``: reads and unmasks a case's facts, nothing
+    else, under that department's agreements."""
+    return ActiveSession(
+        session_key="-",
+        user_id=CHECKER,
+        username=CHECKER,
+        display_name="一窗通办自动核验 (automatic check)",
+        kind=AccountKind.STAFF,
+        department_code=department,
+        person_id=None,
+        roles=frozenset(),
+        permissions=_CHECKER_PERMISSIONS,
+        created_at=now,
+        expires_at=now,
+        password_change_due=False,
+        csrf_token=secrets.token_urlsafe(16),  # never used: the checker takes no requests
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A case's facts as judged, and the ledger entry of the read behind each."""
+
+    findings: Mapping[str, Finding]
+    reads: Mapping[str, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Casework:
+    """Filing and judging cases for the city whose divisions start with ``city``."""
+
+    exchange: Exchange
+    city: str
+
+    def judge(
+        self,
+        db: Session,
+        service: Service,
+        *,
+        case_id: str,
+        applicant_id: str | None,
+        subject_id: str | None,
+        supplied: frozenset[str] = frozenset(),
+        now: datetime.datetime,
+    ) -> Judgement:
+        """Read every fact of ``service`` (one read per person) and judge them."""
+        reader = checker(service.first_contact, now)
+        people = {"applicant": applicant_id, "subject": subject_id}
+        wanted: dict[str, list[str]] = {}
+        for fact in service.facts.values():
+            if fact.item is not None and people[fact.of] is not None:
+                wanted.setdefault(fact.of, []).append(fact.item)
+        values: dict[tuple[str, str], object] = {}
+        seq_of: dict[str, int] = {}
+        for role, items in wanted.items():
+            person = people[role]
+            assert person is not None
+            view = self.exchange.read(
+                db,
+                reader,
+                person,
+                items,
+                service.purpose,
+                case_id=case_id,
+                unmask=items,
+                reason=f"办件 {case_id} 自动核验 (automatic check of case)",
+                today=now.date(),
+            )
+            seq_of[role] = view.ledger_seq
+            values.update({(role, item): view.values.get(item) for item in items})
+        findings = find_facts(
+            service, values, supplied=supplied, filed_on=now.date(), city=self.city
+        )
+        reads = {
+            name: seq_of.get(fact.of) if fact.item is not None else None
+            for name, fact in service.facts.items()
+        }
+        return Judgement(findings, reads)
+
+    def file(
+        self,
+        db: Session,
+        filing: Filing,
+        *,
+        supplied: frozenset[str] = frozenset(),
+        now: datetime.datetime,
+    ) -> CaseRow:
+        """File a case: its facts read and judged, then its first step (秒批, material
+        asked for, or the departments' tasks), all in ``db``'s transaction."""
+        case_id = new_case_id(now.date())
+        judgement = self.judge(
+            db,
+            filing.service,
+            case_id=case_id,
+            applicant_id=filing.applicant_id,
+            subject_id=filing.subject_id,
+            supplied=supplied,
+            now=now,
+        )
+        return file_case(
+            db, filing, judgement.findings, reads=judgement.reads, now=now, case_id=case_id
+        )

@@ -1,0 +1,105 @@
+"""Filing on a linked registry: facts read through ``exchange`` for the case, under the
+first-contact department's agreements, each read a ledger entry tied to the fact."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from sqlalchemy import select
+
+from hukou.accounts import Role
+from hukou.audit import ledger
+from hukou.casework.catalog import Channel, load_catalog
+from hukou.casework.model import CaseFact
+from hukou.casework.service import CHECKER, Casework
+from hukou.casework.store import Filing
+from hukou.db import session_scope
+from hukou.exchange.agreements import approve, propose
+from hukou.registry import person_facts
+from tests.exchange.conftest import TODAY, Registry, staff
+
+pytestmark = pytest.mark.storage
+
+NOW = datetime.datetime.combine(TODAY, datetime.time(10), tzinfo=datetime.UTC)
+CITY = "3205"
+CATALOG = load_catalog()
+
+
+def _persons(registry: Registry, wanted: list[str]) -> list[tuple[str, dict[str, object]]]:
+    """Every person's ``wanted`` facts, read straight from the registry (test setup only)."""
+    with session_scope(registry.engine) as db:
+        found = []
+        for person_id in registry.person_ids:
+            facts = person_facts(db, registry.exchange.cipher, person_id, wanted)
+            if facts is not None:
+                found.append((person_id, dict(facts.values)))
+    return found
+
+
+def _filing(code: str, person_id: str, applicant_id: str | None = None) -> Filing:
+    return Filing(
+        service=CATALOG[code],
+        channel=Channel.WINDOW,
+        applicant_id=applicant_id or person_id,
+        subject_id=person_id,
+        filed_by="u-clerk",
+        department="public_security",
+    )
+
+
+def test_a_certificate_is_decided_on_the_registers_own_data(registry: Registry) -> None:
+    here = next(
+        person
+        for person, values in _persons(registry, ["registered_division"])
+        if str(values.get("registered_division", "")).startswith(CITY)
+    )
+    casework = Casework(registry.exchange, CITY)
+    with session_scope(registry.engine) as db:
+        case = casework.file(db, _filing("register_certificate", here), now=NOW)
+        assert (case.state, case.instant_decision) == ("approved", True)
+        (fact,) = db.scalars(select(CaseFact).where(CaseFact.case_id == case.id))
+        assert (fact.fact, fact.holds, fact.source) == ("registered_here", True, "registry")
+        assert fact.ledger_seq is not None
+        read = json.loads(ledger.person_entries(db, here, after=fact.ledger_seq - 1, limit=1)[0][1])
+    # The read behind the fact: the checker, for the case, the item shown in clear.
+    assert (read["kind"], read["actor"], read["case_id"]) == ("access", CHECKER, case.id)
+    assert read["purpose"] == "household_registration"
+    assert read["fields"] == ["registered_division:unmasked"]
+
+
+def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
+    registry: Registry,
+) -> None:
+    deceased = next(
+        person
+        for person, values in _persons(registry, ["registered_division", "death_date"])
+        if values.get("death_date") and str(values.get("registered_division")).startswith(CITY)
+    )
+    family = next(person for person in registry.person_ids if person != deceased)
+    casework = Casework(registry.exchange, CITY)
+    with session_scope(registry.engine) as db:
+        case = casework.file(db, _filing("death_cancellation", deceased, family), now=NOW)
+        facts = {
+            f.fact: f.source
+            for f in db.scalars(select(CaseFact).where(CaseFact.case_id == case.id))
+        }
+    # The hukou is public security's own; the death is civil affairs', not shared yet.
+    assert facts == {"registered_here": "registry", "death_recorded": "missing"}
+    assert case.state == "awaiting_material"
+    # Civil affairs agrees to share deaths for household registration: decided at once.
+    with session_scope(registry.engine) as db:
+        draft = propose(
+            db,
+            registry.exchange.catalog,
+            staff(Role.DATA_OFFICER, "public_security"),
+            provider="civil_affairs",
+            fields=["death_date"],
+            purposes=["household_registration"],
+            valid_from=TODAY - datetime.timedelta(days=1),
+        )
+        approve(db, staff(Role.DATA_OFFICER, "civil_affairs"), draft.id)
+    with session_scope(registry.engine) as db:
+        again = casework.file(db, _filing("death_cancellation", deceased, family), now=NOW)
+        assert (again.state, again.instant_decision) == ("approved", True)
