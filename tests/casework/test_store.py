@@ -4,7 +4,6 @@ reviews, material, withdrawal, delivery, the ledger, and one winner when two act
 from __future__ import annotations
 
 import datetime
-import json
 import threading
 from collections.abc import Callable
 
@@ -15,90 +14,37 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from hukou.audit import ledger
-from hukou.casework.catalog import Channel, load_catalog
+from hukou.casework.clock import SlaStatus
 from hukou.casework.lifecycle import STEPS, CaseState, StepRefusedError, TaskState
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
-from hukou.casework.rules import find_facts
 from hukou.casework.store import (
     REVIEWER_ACTIONS,
     ConflictError,
-    Filing,
     act_on_task,
+    clock_of,
     deliver,
-    file_case,
-    supply_material,
+    escalate,
     withdraw,
 )
 from hukou.db import session_scope
+from tests.casework.cases import (
+    BIRTH,
+    BOOKLET,
+    BOTH,
+    HERE,
+    MOVE,
+    NEWBORN,
+    NOW,
+    actions,
+    file_on_facts,
+    supply,
+)
 
 pytestmark = pytest.mark.storage
 
-NOW = datetime.datetime(2025, 6, 16, 9, 30, tzinfo=datetime.UTC)
-CITY = "3205"
-CATALOG = load_catalog()
-BIRTH = CATALOG["birth_registration"]
-MOVE = CATALOG["household_move"]
-HERE = {("applicant", "registered_division"): "320508"}
-NEWBORN = {("subject", "birth_date"): "2025-06-01"}
-BOOKLET = BIRTH.facts["parent_registered_here"].material
-assert BOOKLET is not None
-
-
-def _filing(service_code: str = "birth_registration", **extra: object) -> Filing:
-    return Filing(
-        service=CATALOG[service_code],
-        channel=Channel.WINDOW,
-        applicant_id="Rparent",
-        subject_id="Rchild",
-        filed_by="u-clerk",
-        department="public_security",
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def _file(
-    engine: Engine,
-    values: dict[tuple[str, str], object],
-    code: str = "birth_registration",
-    supplied: frozenset[str] = frozenset(),
-) -> str:
-    service = CATALOG[code]
-    findings = find_facts(service, values, supplied=supplied, filed_on=NOW.date(), city=CITY)
-    with session_scope(engine) as db:
-        return file_case(db, _filing(code), findings, now=NOW).id
-
-
-def _supply(
-    db: Session, case: CaseRow, codes: frozenset[str], now: datetime.datetime = NOW
-) -> CaseRow:
-    """The clerk hands in ``codes``; the birth case is judged again on them."""
-    findings = find_facts(BIRTH, HERE, supplied=codes, filed_on=NOW.date(), city=CITY)
-    return supply_material(
-        db,
-        case.id,
-        findings,
-        version=case.version,
-        by="u-clerk",
-        department="public_security",
-        service=BIRTH,
-        now=now,
-    )
-
-
-BOTH = frozenset({"birth_medical_certificate", "household_booklet"})
-
-
-def _actions(db: Session, case_id: str) -> list[str]:
-    """The case's steps as the person it is about sees them in their ledger entries."""
-    entries = [json.loads(text) for _seq, text in ledger.person_entries(db, "Rchild", limit=500)]
-    return [
-        e["action"] for e in entries if e["case_id"] == case_id and e["capability"] == "casework"
-    ]
-
 
 def test_registry_facts_decide_a_birth_at_once(engine: Engine) -> None:
-    case_id = _file(engine, HERE | NEWBORN)
+    case_id = file_on_facts(engine, HERE | NEWBORN)
     with session_scope(engine) as db:
         case = db.get(CaseRow, case_id)
         assert case is not None
@@ -109,12 +55,12 @@ def test_registry_facts_decide_a_birth_at_once(engine: Engine) -> None:
             "parent_registered_here": "registry",
             "born_recently": "registry",
         }
-        assert _actions(db, case_id) == ["case.filed", "case.instant_decision"]
+        assert actions(db, case_id) == ["case.filed", "case.instant_decision"]
         assert {n.channel for n in db.scalars(select(CaseNotification))} == {"sms", "in_app"}
 
 
 def test_missing_material_is_asked_for_at_once_and_stops_the_clock(engine: Engine) -> None:
-    case_id = _file(engine, HERE)  # the child is not in the registry yet
+    case_id = file_on_facts(engine, HERE)  # the child is not in the registry yet
     with session_scope(engine) as db:
         case = db.get(CaseRow, case_id)
         assert case is not None
@@ -128,7 +74,7 @@ def test_missing_material_is_asked_for_at_once_and_stops_the_clock(engine: Engin
         stored = db.get(CaseRow, case_id)
         assert stored is not None
         assert stored.version == version
-        case = _supply(db, stored, frozenset({"birth_medical_certificate"}), later)
+        case = supply(db, stored, frozenset({"birth_medical_certificate"}), later)
         # Approved on paper is a person's call: three departments review in parallel.
         assert (case.state, case.proposed) == ("in_review", "approve")
         assert {t.state for t in db.scalars(select(CaseTask))} == {"open"}
@@ -162,7 +108,7 @@ def _act(
 
 
 def _review_case(engine: Engine) -> str:
-    return _file(engine, HERE, supplied=frozenset({"birth_medical_certificate"}))
+    return file_on_facts(engine, HERE, supplied=frozenset({"birth_medical_certificate"}))
 
 
 def test_parallel_tasks_approve_the_case_when_all_approve(engine: Engine) -> None:
@@ -177,7 +123,7 @@ def test_parallel_tasks_approve_the_case_when_all_approve(engine: Engine) -> Non
             db, case_id, by="u-clerk", department="public_security", service=BIRTH, now=NOW
         )
         assert delivered.state == "delivered"
-        assert _actions(db, case_id)[-2:] == ["case.approved", "case.delivered"]
+        assert actions(db, case_id)[-2:] == ["case.approved", "case.delivered"]
         with pytest.raises(StepRefusedError):
             deliver(db, case_id, by="u-clerk", department="public_security", service=BIRTH, now=NOW)
 
@@ -200,7 +146,7 @@ def test_a_later_stage_opens_only_after_the_earlier_one(engine: Engine) -> None:
         ("subject", "actual_residence_division"): "320508",
         ("subject", "lease_start"): "2025-03-01",  # a lease, but not a year old
     }
-    case_id = _file(
+    case_id = file_on_facts(
         engine,
         values,
         code="household_move",
@@ -248,7 +194,7 @@ def test_a_reviewer_asks_for_material_and_the_task_reopens_when_it_comes(engine:
     with session_scope(engine) as db:
         stored = db.get(CaseRow, case_id)
         assert stored is not None
-        case = _supply(db, stored, BOTH)
+        case = supply(db, stored, BOTH)
         assert case.state == "in_review"
         assert {d: t.state for d, t in _tasks(db, case_id).items()} == {
             "public_security": "open",
@@ -272,7 +218,7 @@ def test_withdrawal_before_a_decision_only(engine: Engine) -> None:
             now=NOW,
         )
         assert {t.state for t in _tasks(db, case_id).values()} == {"cancelled"}
-    instant = _file(engine, HERE | NEWBORN)
+    instant = file_on_facts(engine, HERE | NEWBORN)
     with session_scope(engine) as db:
         case = db.get(CaseRow, instant)
         assert case is not None
@@ -356,7 +302,7 @@ def test_two_reviewers_at_once_one_decision_wins(engine: Engine) -> None:
         assert stored is not None
         assert f"won:{stored.state}" in outcomes  # the stored decision is the winner's
         assert stored.version == version + 1
-        decided = [a for a in _actions(db, case_id) if a.startswith("task.")]
+        decided = [a for a in actions(db, case_id) if a.startswith("task.")]
         assert len(decided) == 1  # the loser left no trace in the ledger
 
 
@@ -412,7 +358,7 @@ class _CaseMachine(RuleBasedStateMachine):
 
     @rule()
     def supply(self) -> None:
-        self._try(lambda db, case: _supply(db, case, BOTH))
+        self._try(lambda db, case: supply(db, case, BOTH))
 
     @rule()
     def withdraw(self) -> None:
@@ -464,3 +410,30 @@ def test_no_sequence_of_attempts_skips_a_step(engine: Engine) -> None:
         lambda: _CaseMachine(engine),
         settings=settings(max_examples=15, stateful_step_count=12, deadline=None),
     )
+
+
+def test_escalation_at_risk_then_breached_once_each_never_while_waiting(engine: Engine) -> None:
+    in_review = _review_case(engine)  # filed Monday 16 June, five working days
+    waiting = file_on_facts(engine, HERE)  # waiting for the birth certificate: its clock stands
+    on = {day: datetime.datetime(2025, 6, day, 8, tzinfo=datetime.UTC) for day in (18, 20, 24)}
+    with session_scope(engine) as db:
+        assert escalate(db, now=on[18]) == []
+    with session_scope(engine) as db:
+        assert escalate(db, now=on[20]) == [(in_review, SlaStatus.AT_RISK)]
+        assert escalate(db, now=on[20]) == []  # once per level
+    with session_scope(engine) as db:
+        assert escalate(db, now=on[24]) == [(in_review, SlaStatus.BREACHED)]
+        case = db.get(CaseRow, in_review)
+        assert case is not None
+        assert (case.state, case.escalated, case.version) == ("in_review", "breached", 2)
+        assert actions(db, in_review)[-2:] == ["case.escalated_at_risk", "case.escalated_breached"]
+        supervisor = db.scalars(
+            select(CaseNotification.template).where(
+                CaseNotification.case_id == in_review, CaseNotification.person_id.is_(None)
+            )
+        ).all()
+        assert sorted(supervisor) == ["supervisor.at_risk", "supervisor.breached"]
+        stood = db.get(CaseRow, waiting)
+        assert stood is not None
+        assert stood.escalated is None
+        assert clock_of(db, stood).paused(on[24].date()) == 6

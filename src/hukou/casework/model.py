@@ -26,7 +26,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hukou.db import Base
 
-__all__ = ["CaseFact", "CaseNotification", "CasePause", "CaseRow", "CaseTask"]
+__all__ = [
+    "CaseFact",
+    "CaseNotification",
+    "CasePause",
+    "CaseRating",
+    "CaseRow",
+    "CaseTask",
+    "Rectification",
+]
 
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -126,3 +134,31 @@ class CaseNotification(Base):
     channel: Mapped[str] = mapped_column(String(16))  # sms | in_app
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseRating(Base):
+    """The resident's rating of a delivered case (政务服务好差评, GB/T 39735): once per case."""
+
+    __tablename__ = "casework_rating"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)  # 1 非常不满意 … 5 非常满意
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list of reason codes, no free text
+    rated_by: Mapped[str] = mapped_column(String(64))
+    rated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Rectification(Base):
+    """The task a 差评 opens for the first-contact department: look into it, put it right,
+    answer the resident, by a deadline in working days."""
+
+    __tablename__ = "casework_rectification"
+    __table_args__ = (Index("ix_casework_rectification_department", "department", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), unique=True)
+    department: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[datetime.date] = mapped_column(Date)
+    opened_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(64))

@@ -29,6 +29,7 @@ from hukou.audit import ledger
 from hukou.audit.entry import LedgerEntry
 from hukou.audit.entry import Outcome as LedgerOutcome
 from hukou.casework.catalog import Channel, Material, Outcome, Service
+from hukou.casework.clock import Clock, Pause, SlaStatus
 from hukou.casework.lifecycle import (
     CaseState,
     Step,
@@ -40,6 +41,7 @@ from hukou.casework.lifecycle import (
 )
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
 from hukou.casework.rules import Decision, Finding, decide, materials_to_ask
+from hukou.standards.workdays import WorkCalendar
 
 __all__ = [
     "CAPABILITY",
@@ -48,9 +50,12 @@ __all__ = [
     "ConflictError",
     "Filing",
     "act_on_task",
+    "clock_of",
     "deliver",
+    "escalate",
     "file_case",
     "new_case_id",
+    "record_step",
     "supply_material",
     "withdraw",
 ]
@@ -95,7 +100,7 @@ def new_case_id(day: datetime.date) -> str:
     return f"C{day:%Y%m%d}{secrets.token_hex(5).upper()}"
 
 
-def _record(
+def record_step(
     db: Session,
     case: CaseRow,
     action: str,
@@ -106,6 +111,7 @@ def _record(
     at: datetime.datetime,
     fields: Sequence[str] = (),
 ) -> None:
+    """One ledger entry for a step of ``case`` (capability ``casework``, ids only)."""
     entry = LedgerEntry.state_change(
         actor=actor,
         department=department,
@@ -223,7 +229,7 @@ def file_case(
             )
         )
     who = {"actor": filing.filed_by, "department": filing.department, "purpose": service.purpose}
-    _record(db, case, "case.filed", at=now, fields=sorted(findings), **who)
+    record_step(db, case, "case.filed", at=now, fields=sorted(findings), **who)
     _verify(db, case, service, findings, now=now, who=who)
     return case
 
@@ -250,17 +256,19 @@ def _verify(
             decided_on=now.date(),
             **_decide_row(decision),
         )
-        _record(db, case, "case.instant_decision", at=now, **actor)
+        record_step(db, case, "case.instant_decision", at=now, **actor)
         _notify(db, case, "case.approved", now)
     elif missing:
         _step(db, case, Step.ASK_MATERIAL, **_decide_row(decision))
         _pause(db, case, missing, now.date())
-        _record(db, case, "case.material_asked", at=now, fields=[m.code for m in missing], **actor)
+        record_step(
+            db, case, "case.material_asked", at=now, fields=[m.code for m in missing], **actor
+        )
         _notify(db, case, "case.material_needed", now)
     else:
         _step(db, case, Step.SEND_TO_REVIEW, **_decide_row(decision))
         _open_tasks(db, case, service)
-        _record(db, case, "case.sent_to_review", at=now, **actor)
+        record_step(db, case, "case.sent_to_review", at=now, **actor)
 
 
 def _open_tasks(db: Session, case: CaseRow, service: Service) -> None:
@@ -351,7 +359,7 @@ def act_on_task(
     _task_step(db, task, action, decided_by=by, decided_at=now, note=note)
     case = _case(db, task.case_id)
     who = {"actor": by, "department": department, "purpose": service.purpose}
-    _record(db, case, f"task.{action.value}", at=now, fields=[task.department], **who)
+    record_step(db, case, f"task.{action.value}", at=now, fields=[task.department], **who)
     if action is TaskState.MATERIAL_REQUESTED:
         _step(db, case, Step.ASK_MATERIAL)
         _pause(db, case, materials, now.date())
@@ -370,7 +378,7 @@ def act_on_task(
         _cancel_undecided(db, tasks)
     _step(db, case, settled, decided_at=now, decided_on=now.date())
     outcome = Outcome.APPROVE if settled is Step.CONCLUDE_APPROVE else Outcome.REJECT
-    _record(db, case, f"case.{outcome.value}d", at=now, **who)
+    record_step(db, case, f"case.{outcome.value}d", at=now, **who)
     _notify(db, case, f"case.{outcome.value}d", now)
     return case
 
@@ -398,14 +406,16 @@ def supply_material(
         if fact is not None:
             fact.holds, fact.source = finding.holds, finding.source.value
     who = {"actor": by, "department": department, "purpose": service.purpose}
-    _record(db, case, "case.material_supplied", at=now, **who)
+    record_step(db, case, "case.material_supplied", at=now, **who)
     reviewed = db.scalar(select(CaseTask.id).where(CaseTask.case_id == case.id).limit(1))
     if reviewed is None:
         _verify(db, case, service, findings, now=now, who=who)
     else:  # a reviewer asked for it: back to the departments, whatever the table says
         _step(db, case, Step.SEND_TO_REVIEW)
         _open_tasks(db, case, service)
-        _record(db, case, "case.sent_to_review", at=now, **{**who, "actor": f"system:{CAPABILITY}"})
+        record_step(
+            db, case, "case.sent_to_review", at=now, **{**who, "actor": f"system:{CAPABILITY}"}
+        )
     return case
 
 
@@ -426,7 +436,7 @@ def withdraw(
     _step(db, case, Step.WITHDRAW)
     _cancel_undecided(db, db.scalars(select(CaseTask).where(CaseTask.case_id == case.id)))
     _end_pauses(db, case, now.date())
-    _record(
+    record_step(
         db, case, "case.withdrawn", at=now, actor=by, department=department, purpose=service.purpose
     )
     return case
@@ -444,8 +454,78 @@ def deliver(
     """The result (or the reasoned refusal) reached the resident; the case can be rated."""
     case = _case(db, case_id)
     _step(db, case, Step.DELIVER, delivered_at=now)
-    _record(
+    record_step(
         db, case, "case.delivered", at=now, actor=by, department=department, purpose=service.purpose
     )
     _notify(db, case, "case.delivered", now)
     return case
+
+
+_OPEN_STATES: Final = (CaseState.SUBMITTED, CaseState.AWAITING_MATERIAL, CaseState.IN_REVIEW)
+
+
+def clock_of(db: Session, case: CaseRow, calendar: WorkCalendar | None = None) -> Clock:
+    """The case's working-day clock, with its waits for material."""
+    pauses = tuple(
+        Pause(pause.started_on, pause.ended_on)
+        for pause in db.scalars(
+            select(CasePause).where(CasePause.case_id == case.id).order_by(CasePause.id)
+        )
+    )
+    return Clock(case.filed_on, case.limit_workdays, pauses, calendar)
+
+
+def escalate(
+    db: Session,
+    *,
+    now: datetime.datetime,
+    calendar: WorkCalendar | None = None,
+) -> list[tuple[str, SlaStatus]]:
+    """Escalate every undecided case that is at risk or past its deadline to the
+    supervisor of its first-contact department (once per level), in the ledger and the
+    supervisor's inbox. A case waiting for material is not at risk: its clock stands.
+
+    Escalation changes no state and no version, so it never makes a reviewer's
+    concurrent decision fail.
+    """
+    today = now.date()
+    raised: list[tuple[str, SlaStatus]] = []
+    cases = db.scalars(
+        select(CaseRow)
+        .where(CaseRow.state.in_([state.value for state in _OPEN_STATES]))
+        .order_by(CaseRow.id)
+    )
+    for case in cases:
+        if case.state == CaseState.AWAITING_MATERIAL:
+            continue
+        status = clock_of(db, case, calendar).status(today)
+        if status is SlaStatus.ON_TRACK or case.escalated == status.value:
+            continue
+        if case.escalated == SlaStatus.BREACHED.value:
+            continue  # never back down from breached
+        db.execute(
+            update(CaseRow)
+            .where(CaseRow.id == case.id)
+            .values(escalated=status.value)
+            .execution_options(synchronize_session=False)
+        )
+        record_step(
+            db,
+            case,
+            f"case.escalated_{status.value}",
+            actor=f"system:{CAPABILITY}",
+            department=case.first_contact,
+            purpose="case_processing",
+            at=now,
+        )
+        db.add(
+            CaseNotification(
+                case_id=case.id,
+                person_id=None,  # the first-contact department's supervisor, not a resident
+                template=f"supervisor.{status.value}",
+                channel="in_app",
+                created_at=now,
+            )
+        )
+        raised.append((case.id, status))
+    return raised
