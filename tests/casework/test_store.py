@@ -82,6 +82,17 @@ def test_missing_material_is_asked_for_at_once_and_stops_the_clock(engine: Engin
         assert pause.ended_on == later.date()
 
 
+def test_no_material_is_asked_when_the_table_already_decided(engine: Engine) -> None:
+    # Registered here: a permit is refused whatever the lease or the job; a person confirms.
+    values = {("subject", "registered_division"): "320508"}
+    case_id = file_on_facts(engine, values, code="residence_permit_application")
+    with session_scope(engine) as db:
+        case = db.get(CaseRow, case_id)
+        assert case is not None
+        assert (case.state, case.proposed) == ("in_review", "reject")
+        assert db.scalar(select(func.count()).select_from(CasePause)) == 0
+
+
 def _tasks(db: Session, case_id: str) -> dict[str, CaseTask]:
     return {
         t.department: t for t in db.scalars(select(CaseTask).where(CaseTask.case_id == case_id))

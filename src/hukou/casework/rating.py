@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hukou.casework.catalog import Service
@@ -105,7 +106,7 @@ def close_rectification(
     db: Session, case_id: str, *, by: str, department: str, service: Service, now: datetime.datetime
 ) -> Rectification:
     """The department put it right and answered the resident."""
-    task = db.query(Rectification).filter_by(case_id=case_id).one_or_none()
+    task = db.scalar(select(Rectification).where(Rectification.case_id == case_id))
     if task is None:
         raise CaseNotFoundError(f"rectification of {case_id}")
     if task.department != department or task.closed_at is not None:

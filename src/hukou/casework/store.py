@@ -258,7 +258,8 @@ def _verify(
         )
         record_step(db, case, "case.instant_decision", at=now, **actor)
         _notify(db, case, "case.approved", now)
-    elif missing:
+    elif missing and decision.row == len(service.decision) - 1:
+        # Only when the table could not decide: material that changes nothing is not asked.
         _step(db, case, Step.ASK_MATERIAL, **_decide_row(decision))
         _pause(db, case, missing, now.date())
         record_step(
