@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from hukou.audit.cli import audit_app
+from hukou.casework.cli import casework_app
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
@@ -49,6 +50,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command("ingest")(ingest)
 app.add_typer(registry_app, name="registry")
+app.add_typer(casework_app, name="casework")
 
 
 @app.command()

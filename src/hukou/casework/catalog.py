@@ -42,6 +42,7 @@ __all__ = [
     "Review",
     "Service",
     "Text",
+    "data_path",
     "load_catalog",
     "load_departments",
     "load_services",
@@ -287,14 +288,15 @@ class Department:
     en: str
 
 
-def _data(*parts: str) -> Path:
+def data_path(*parts: str) -> Path:
+    """A file shipped in ``hukou/casework/data``."""
     return Path(str(resources.files(_PACKAGE).joinpath("data", *parts)))
 
 
 @cache
 def load_departments() -> Mapping[str, Department]:
     """The departments cases may name, by code."""
-    with _data("departments.yaml").open(encoding="utf-8") as stream:
+    with data_path("departments.yaml").open(encoding="utf-8") as stream:
         table: dict[str, dict[str, str]] = yaml.safe_load(stream)
     return {code: Department(code, names["zh"], names["en"]) for code, names in table.items()}
 
@@ -342,4 +344,4 @@ def load_services(paths: Iterable[Path], *, context: Mapping[str, Any] | None = 
 @cache
 def load_catalog() -> Catalog:
     """The services shipped with Hukou (``hukou/casework/data/services``)."""
-    return load_services(_data("services").glob("*.yaml"))
+    return load_services(data_path("services").glob("*.yaml"))
