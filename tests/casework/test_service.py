@@ -103,3 +103,26 @@ def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
     with session_scope(registry.engine) as db:
         again = casework.file(db, _filing("death_cancellation", deceased, family), now=NOW)
         assert (again.state, again.instant_decision) == ("approved", True)
+
+
+def test_an_enterprise_station_files_for_its_employees_in_one_batch(registry: Registry) -> None:
+    locals_ = [
+        person
+        for person, values in _persons(registry, ["registered_division"])
+        if str(values.get("registered_division", "")).startswith(CITY)
+    ][:3]
+    casework = Casework(registry.exchange, CITY)
+    with session_scope(registry.engine) as db:
+        cases = casework.file_batch(
+            db,
+            CATALOG["register_certificate"],
+            employer_code="91320508T9RE71X0FN",
+            employees=[*locals_, locals_[0]],  # a name twice is filed once
+            filed_by="u-station",
+            department="public_security",
+            now=NOW,
+        )
+        assert [c.subject_id for c in cases] == locals_
+        assert {c.channel for c in cases} == {"enterprise_station"}
+        assert len({c.batch_id for c in cases}) == 1
+        assert {c.state for c in cases} == {"approved"}

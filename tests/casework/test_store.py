@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import settings
@@ -14,16 +15,20 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from hukou.casework.catalog import Channel
 from hukou.casework.clock import SlaStatus
 from hukou.casework.lifecycle import STEPS, CaseState, StepRefusedError, TaskState
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
+from hukou.casework.rules import find_facts
 from hukou.casework.store import (
     REVIEWER_ACTIONS,
     ConflictError,
+    FilingError,
     act_on_task,
     clock_of,
     deliver,
     escalate,
+    file_case,
     withdraw,
 )
 from hukou.db import session_scope
@@ -31,12 +36,14 @@ from tests.casework.cases import (
     BIRTH,
     BOOKLET,
     BOTH,
+    CITY,
     HERE,
     MOVE,
     NEWBORN,
     NOW,
     actions,
     file_on_facts,
+    filing,
     supply,
 )
 
@@ -448,3 +455,33 @@ def test_escalation_at_risk_then_breached_once_each_never_while_waiting(engine: 
         assert stood is not None
         assert stood.escalated is None
         assert clock_of(db, stood).paused(on[24].date()) == 6
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"channel": Channel.ASSISTED},  # a helper with no name or relation
+        {"channel": Channel.ASSISTED, "helper_id": "Rhelper"},
+        {"helper_id": "Rhelper", "helper_relation": "neighbour"},  # an unrecorded proxy
+        {"channel": Channel.ENTERPRISE_STATION},  # no employer
+        {"employer_code": "91320508T9RE71X0FN"},  # an employer at a window
+    ],
+)
+def test_the_channel_and_its_parties_fit_together(engine: Engine, extra: dict[str, object]) -> None:
+    findings = find_facts(BIRTH, HERE | NEWBORN, filed_on=NOW.date(), city=CITY)
+    with session_scope(engine) as db, pytest.raises(FilingError):
+        file_case(db, replace(filing(), **extra), findings, now=NOW)  # type: ignore[arg-type]
+
+
+def test_an_assisted_filing_records_the_helper(engine: Engine) -> None:
+    findings = find_facts(BIRTH, HERE | NEWBORN, filed_on=NOW.date(), city=CITY)
+    assisted = replace(
+        filing(), channel=Channel.ASSISTED, helper_id="Rhelper", helper_relation="community_worker"
+    )
+    with session_scope(engine) as db:
+        case = file_case(db, assisted, findings, now=NOW)
+        assert (case.channel, case.helper_id, case.helper_relation) == (
+            "assisted",
+            "Rhelper",
+            "community_worker",
+        )

@@ -51,7 +51,7 @@ class CaseRow(Base):
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True)
     service: Mapped[str] = mapped_column(String(64))
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(24))
     applicant_id: Mapped[str | None] = mapped_column(String(24))
     subject_id: Mapped[str | None] = mapped_column(String(24))
     first_contact: Mapped[str] = mapped_column(String(64))  # 首接部门: owns the case

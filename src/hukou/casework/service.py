@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy.orm import Session
 
 from hukou.accounts import AccountKind, ActiveSession, Permission
-from hukou.casework.catalog import Service
+from hukou.casework.catalog import Channel, Service
 from hukou.casework.model import CaseRow
 from hukou.casework.rules import Finding, find_facts
 from hukou.casework.store import Filing, file_case, new_case_id
@@ -137,3 +138,35 @@ class Casework:
         return file_case(
             db, filing, judgement.findings, reads=judgement.reads, now=now, case_id=case_id
         )
+
+    def file_batch(
+        self,
+        db: Session,
+        service: Service,
+        *,
+        employer_code: str,
+        employees: Sequence[str],
+        filed_by: str,
+        department: str,
+        now: datetime.datetime,
+    ) -> list[CaseRow]:
+        """An employer's enterprise service station files for many employees at once
+        (企业服务站): one case per employee, all in one batch, each judged on its own."""
+        batch_id = str(uuid.uuid4())
+        return [
+            self.file(
+                db,
+                Filing(
+                    service=service,
+                    channel=Channel.ENTERPRISE_STATION,
+                    applicant_id=employee,
+                    subject_id=employee,
+                    filed_by=filed_by,
+                    department=department,
+                    employer_code=employer_code,
+                    batch_id=batch_id,
+                ),
+                now=now,
+            )
+            for employee in dict.fromkeys(employees)
+        ]

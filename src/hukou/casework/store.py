@@ -49,6 +49,7 @@ __all__ = [
     "CaseNotFoundError",
     "ConflictError",
     "Filing",
+    "FilingError",
     "act_on_task",
     "clock_of",
     "deliver",
@@ -75,6 +76,22 @@ class ConflictError(RuntimeError):
 
 class CaseNotFoundError(LookupError):
     """No case (or task) with that id."""
+
+
+class FilingError(ValueError):
+    """A filing whose channel and parties do not fit together."""
+
+
+def _check_channel(filing: Filing) -> None:
+    """帮办代办 names its helper and relation; an enterprise station, its employer; the
+    other channels neither (a helper on an online filing would be an unrecorded proxy)."""
+    assisted = filing.channel is Channel.ASSISTED
+    if assisted != (filing.helper_id is not None and bool(filing.helper_relation)):
+        raise FilingError(
+            "an assisted filing (帮办代办) names the helper and their relation; no other does"
+        )
+    if (filing.channel is Channel.ENTERPRISE_STATION) != (filing.employer_code is not None):
+        raise FilingError("an enterprise-station filing names the employer; no other does")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +212,8 @@ def file_case(
     """
     service = filing.service
     if filing.channel not in service.channels:
-        raise StepRefusedError("filing", f"{filing.channel} for {service.code}")
+        raise FilingError(f"{service.code} is not filed through {filing.channel}")
+    _check_channel(filing)
     day = now.date()
     case = CaseRow(
         id=case_id or new_case_id(day),

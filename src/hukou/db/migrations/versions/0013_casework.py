@@ -21,7 +21,7 @@ def upgrade() -> None:
         "casework_case",
         sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("service", sa.String(length=64), nullable=False),
-        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=24), nullable=False),
         sa.Column("applicant_id", sa.String(length=24), nullable=True),
         sa.Column("subject_id", sa.String(length=24), nullable=True),
         sa.Column("first_contact", sa.String(length=64), nullable=False),
