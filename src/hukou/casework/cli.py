@@ -2,11 +2,13 @@
 
 ``services`` lists the shipped services; ``check`` validates service files a data officer
 is writing (together with the shipped ones, so a duplicate code is caught), printing every
-problem as ``file:line: key: message`` and exiting 1 if there is any.
+problem as ``file:line: key: message`` and exiting 1 if there is any; ``notify`` sends the
+case outbox through the local channels.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -16,7 +18,9 @@ import typer
 from rich.table import Table
 
 from hukou.casework.catalog import Catalog, data_path, load_services
-from hukou.clikit import console, errors
+from hukou.casework.notify import LocalLog, send_pending
+from hukou.clikit import console, engine_or_exit, errors, settings_or_exit
+from hukou.db import session_scope
 from hukou.yamldoc import DocumentError
 
 __all__ = ["casework_app"]
@@ -87,3 +91,25 @@ def check(
     catalog = _load(files)
     checked = [code for code, name in catalog.files.items() if name in {f.name for f in files}]
     console.print(f"ok: {', '.join(sorted(checked))} ({len(catalog)} services in the catalog)")
+
+
+@casework_app.command("notify")
+def notify(
+    channels: Annotated[
+        list[str] | None,
+        typer.Option("--channel", help="channels to send (repeatable); default: sms and in_app"),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="messages at most")] = 1000,
+) -> None:
+    """Send the case outbox through the local channels (JSON lines in <data_dir>/outbox)."""
+    folder = settings_or_exit().data_dir / "outbox"
+    wanted = channels or ["in_app", "sms"]
+    log = LocalLog(folder)
+    with session_scope(engine_or_exit()) as db:
+        sent = send_pending(
+            db,
+            dict.fromkeys(wanted, log),
+            now=datetime.datetime.now(datetime.UTC),
+            limit=limit,
+        )
+    console.print(f"sent {sent} message(s) to {folder}")
