@@ -62,7 +62,7 @@ from hukou.audit.checkpoint import (
     open_checkpoint,
     sign_checkpoint,
 )
-from hukou.audit.entry import LedgerEntry, decode_entry, encode_entry
+from hukou.audit.entry import LedgerEntry, Outcome, decode_entry, encode_entry
 from hukou.audit.merkle import DEFAULT_HASHER, SHA256_HASHER, SM3_HASHER, Frontier, TreeHasher
 from hukou.audit.model import CheckpointRow, EntryRow, LedgerRow, NodeRow
 from hukou.db.bulk import insert_rows
@@ -89,6 +89,7 @@ __all__ = [
     "ledger_size",
     "person_entries",
     "read_entry",
+    "record_change",
     "stored_checkpoints",
     "tree_root",
     "verify",
@@ -357,6 +358,38 @@ _SQLITE_ENTRY_INSERT: Final = (
     "INSERT INTO audit_entry (seq, entry, leaf_hash, person_id, recorded_at) VALUES (?, ?, ?, ?, ?)"
 )
 _SQLITE_NODE_INSERT: Final = "INSERT INTO audit_node (level, node_index, hash) VALUES (?, ?, ?)"
+
+
+def record_change(
+    session: Session,
+    *,
+    capability: str,
+    actor: str,
+    department: str,
+    action: str,
+    object_id: str,
+    outcome: Outcome = Outcome.SUCCEEDED,
+    purpose: str | None = None,
+    person_id: str | None = None,
+    case_id: str | None = None,
+    fields: Sequence[str] = (),
+    at: datetime.datetime | None = None,
+) -> int:
+    """Append one state change of ``capability`` in ``session``'s transaction; its seq."""
+    entry = LedgerEntry.state_change(
+        actor=actor,
+        department=department,
+        capability=capability,
+        action=action,
+        object_id=object_id,
+        outcome=outcome,
+        purpose=purpose,
+        person_id=person_id,
+        case_id=case_id,
+        fields=tuple(fields),
+        at=at,
+    )
+    return append(session, [entry])[0]
 
 
 def _insert(

@@ -26,8 +26,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hukou.audit import ledger
-from hukou.audit.entry import LedgerEntry
-from hukou.audit.entry import Outcome as LedgerOutcome
 from hukou.casework.catalog import Channel, Material, Outcome, Service
 from hukou.casework.clock import Clock, Pause, SlaStatus
 from hukou.casework.lifecycle import (
@@ -129,20 +127,19 @@ def record_step(
     fields: Sequence[str] = (),
 ) -> None:
     """One ledger entry for a step of ``case`` (capability ``casework``, ids only)."""
-    entry = LedgerEntry.state_change(
+    ledger.record_change(
+        db,
+        capability=CAPABILITY,
         actor=actor,
         department=department,
-        capability=CAPABILITY,
         action=action,
         object_id=case.id,
-        outcome=LedgerOutcome.SUCCEEDED,
         purpose=purpose,
         person_id=case.subject_id or case.applicant_id,
         case_id=case.id,
-        fields=tuple(fields),
+        fields=fields,
         at=at,
     )
-    ledger.append(db, [entry])
 
 
 def _notify(db: Session, case: CaseRow, template: str, at: datetime.datetime) -> None:

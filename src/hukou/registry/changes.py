@@ -14,7 +14,7 @@ import datetime
 from sqlalchemy.orm import Session
 
 from hukou.audit import ledger
-from hukou.audit.entry import LedgerEntry, Outcome
+from hukou.audit.entry import Outcome
 
 __all__ = ["CAPABILITY", "record_change"]
 
@@ -34,10 +34,11 @@ def record_change(
     at: datetime.datetime | None = None,
 ) -> int:
     """Append the change to the ledger in ``session``'s transaction; its sequence number."""
-    entry = LedgerEntry.state_change(
+    return ledger.record_change(
+        session,
+        capability=CAPABILITY,
         actor=actor,
         department=department,
-        capability=CAPABILITY,
         action=action,
         object_id=object_id,
         outcome=outcome,
@@ -45,4 +46,3 @@ def record_change(
         fields=fields,
         at=at,
     )
-    return ledger.append(session, [entry])[0]
