@@ -126,3 +126,25 @@ def test_an_enterprise_station_files_for_its_employees_in_one_batch(registry: Re
         assert {c.channel for c in cases} == {"enterprise_station"}
         assert len({c.batch_id for c in cases}) == 1
         assert {c.state for c in cases} == {"approved"}
+
+
+def test_a_person_in_both_roles_is_read_once(registry: Registry) -> None:
+    person = registry.person_ids[0]
+    casework = Casework(registry.exchange, CITY)
+    with session_scope(registry.engine) as db:
+        # The birth bundle reads the applicant's hukou and the subject's birth date.
+        case = casework.file(db, _filing("birth_registration", person), now=NOW)
+        reads = [
+            entry
+            for _seq, text in ledger.person_entries(db, person, limit=1000)
+            if (entry := json.loads(text))["case_id"] == case.id and entry["kind"] == "access"
+        ]
+        seqs = {
+            f.ledger_seq for f in db.scalars(select(CaseFact).where(CaseFact.case_id == case.id))
+        }
+    assert len(reads) == 1
+    assert sorted(f.removesuffix(":unmasked") for f in reads[0]["fields"]) == [
+        "birth_date",
+        "registered_division",
+    ]
+    assert len(seqs) == 1  # both facts point at that one read

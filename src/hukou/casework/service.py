@@ -84,33 +84,39 @@ class Casework:
         """Read every fact of ``service`` (one read per person) and judge them."""
         reader = checker(service.first_contact, now)
         people = {"applicant": applicant_id, "subject": subject_id}
+        # Items per person, not per role: an applicant filing for themselves is read once.
         wanted: dict[str, list[str]] = {}
         for fact in service.facts.values():
-            if fact.item is not None and people[fact.of] is not None:
-                wanted.setdefault(fact.of, []).append(fact.item)
-        values: dict[tuple[str, str], object] = {}
+            person = people[fact.of]
+            if fact.item is not None and person is not None:
+                wanted.setdefault(person, []).append(fact.item)
+        found: dict[str, Mapping[str, object]] = {}
         seq_of: dict[str, int] = {}
-        for role, items in wanted.items():
-            person = people[role]
-            assert person is not None
+        for person, items in wanted.items():
+            unique = list(dict.fromkeys(items))
             view = self.exchange.read(
                 db,
                 reader,
                 person,
-                items,
+                unique,
                 service.purpose,
                 case_id=case_id,
-                unmask=items,
+                unmask=unique,
                 reason=f"办件 {case_id} 自动核验 (automatic check of case)",
                 today=now.date(),
             )
-            seq_of[role] = view.ledger_seq
-            values.update({(role, item): view.values.get(item) for item in items})
+            found[person], seq_of[person] = view.values, view.ledger_seq
+        values = {
+            (role, item): found[person].get(item)
+            for role, person in people.items()
+            if person is not None and person in found
+            for item in found[person]
+        }
         findings = find_facts(
             service, values, supplied=supplied, filed_on=now.date(), city=self.city
         )
         reads = {
-            name: seq_of.get(fact.of) if fact.item is not None else None
+            name: None if fact.item is None else seq_of.get(people[fact.of] or "")
             for name, fact in service.facts.items()
         }
         return Judgement(findings, reads)
