@@ -477,7 +477,8 @@ def deliver(
     return case
 
 
-_OPEN_STATES: Final = (CaseState.SUBMITTED, CaseState.AWAITING_MATERIAL, CaseState.IN_REVIEW)
+# Undecided cases whose clock runs (a case waiting for material has its clock stopped).
+_CLOCK_RUNNING: Final = (CaseState.SUBMITTED.value, CaseState.IN_REVIEW.value)
 
 
 def clock_of(db: Session, case: CaseRow, calendar: WorkCalendar | None = None) -> Clock:
@@ -506,15 +507,18 @@ def escalate(
     """
     today = now.date()
     raised: list[tuple[str, SlaStatus]] = []
-    cases = db.scalars(
-        select(CaseRow)
-        .where(CaseRow.state.in_([state.value for state in _OPEN_STATES]))
-        .order_by(CaseRow.id)
-    )
-    for case in cases:
-        if case.state == CaseState.AWAITING_MATERIAL:
-            continue
-        status = clock_of(db, case, calendar).status(today)
+    running = CaseRow.state.in_(_CLOCK_RUNNING)
+    pauses: dict[str, list[Pause]] = {}
+    for pause in db.scalars(
+        select(CasePause)
+        .join(CaseRow, CaseRow.id == CasePause.case_id)
+        .where(running)
+        .order_by(CasePause.id)
+    ):
+        pauses.setdefault(pause.case_id, []).append(Pause(pause.started_on, pause.ended_on))
+    for case in db.scalars(select(CaseRow).where(running).order_by(CaseRow.id)):
+        clock = Clock(case.filed_on, case.limit_workdays, pauses.get(case.id, ()), calendar)
+        status = clock.status(today)
         if status is SlaStatus.ON_TRACK or case.escalated == status.value:
             continue
         if case.escalated == SlaStatus.BREACHED.value:
