@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from hukou.db.bulk import insert_rows
+from hukou.db.bulk import insert_frame, insert_rows
 
 pytestmark = pytest.mark.storage
 
@@ -112,6 +113,19 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(tables: Engine) -> None:
     with Session(tables) as session:
         read = session.execute(sa.select(Fast.__table__).order_by(Fast.__table__.c.id)).all()
     assert (read[0].name, read[0].count, read[0].blob) == ("张三", 2**40, b"\x00\x01\xff")
+
+
+def test_frame_insert_stores_what_sqlalchemy_stores(tables: Engine) -> None:
+    """A frame's rows go to the driver as tuples; what is stored must not change."""
+    frame = pl.DataFrame(ROWS, schema_overrides={"at": pl.Datetime("us", "UTC")})
+    with Session(tables) as session, session.begin():
+        insert_frame(session, Fast, frame)  # type: ignore[arg-type]
+        session.execute(sa.insert(Plain.__table__), frame.to_dicts())
+        insert_frame(session, WithDefault, pl.DataFrame({"id": [7]}))  # type: ignore[arg-type]
+    fast, plain = _raw(tables, "t_bulk_fast"), _raw(tables, "t_bulk_plain")
+    assert fast == plain
+    assert len(fast) == 2
+    assert _raw(tables, "t_bulk_default") == [(7, "running")]
 
 
 def test_bulk_insert_is_part_of_the_session_transaction(tables: Engine) -> None:

@@ -15,77 +15,112 @@ client-side default take SQLAlchemy's path on both engines, which applies it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
+import polars as pl
 from psycopg import sql
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from hukou.db.base import Base
 
-__all__ = ["insert_rows"]
+__all__ = ["insert_frame", "insert_rows"]
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, object]]) -> None:
     """Insert ``rows`` (all with the same keys) in the session's transaction."""
     if not rows:
         return
+    columns = list(rows[0])
+    pick = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    _insert(session, model, columns, lambda: list(rows), map(pick, rows))
+
+
+def insert_frame(session: Session, model: type[Base], frame: pl.DataFrame) -> None:
+    """Insert a frame's rows (columns named as the table's) in the session's transaction.
+
+    The rows go to the driver as tuples straight from the frame: building a dict per
+    row first (``to_dicts``) cost a third of writing 3 M links on SQLite.
+    """
+    if frame.height == 0:
+        return
+    _insert(session, model, frame.columns, frame.to_dicts, frame.iter_rows(buffer_size=4096))
+
+
+def _insert(
+    session: Session,
+    model: type[Base],
+    columns: Sequence[str],
+    dicts: Callable[[], Sequence[Mapping[str, object]]],
+    values: Iterable[Sequence[object]],
+) -> None:
+    """``values`` (tuples in ``columns`` order) by the engine's fast path; the same rows as
+    dicts (made by ``dicts``) through SQLAlchemy where a left-out column has a Python
+    default, or on an engine without a fast path."""
     table = model.__table__
     assert isinstance(table, Table)
     connection = session.connection()
     dialect = connection.dialect
-    if not _without_client_defaults(table, rows[0]):
-        connection.execute(insert(table), list(rows))  # SQLAlchemy fills the defaults in
+    if not _without_client_defaults(table, columns):
+        connection.execute(insert(table), list(dicts()))  # SQLAlchemy fills the defaults in
     elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-        _copy(connection, table, rows)
+        _copy(connection, table, columns, values)
     elif dialect.name == "sqlite":
-        _executemany(connection, table, rows)
+        _executemany(connection, table, columns, values)
     else:
-        connection.execute(insert(table), list(rows))
+        connection.execute(insert(table), list(dicts()))
 
 
-def _without_client_defaults(table: Table, row: Mapping[str, object]) -> bool:
+def _without_client_defaults(table: Table, columns: Sequence[str]) -> bool:
     """Whether no column the rows leave out has a default SQLAlchemy computes in Python."""
-    return all(column.default is None for column in table.columns if column.key not in row)
+    given = set(columns)
+    return all(column.default is None for column in table.columns if column.key not in given)
 
 
 def _executemany(
-    connection: Connection, table: Table, rows: Sequence[Mapping[str, object]]
+    connection: Connection, table: Table, columns: Sequence[str], values: Iterable[Sequence[object]]
 ) -> None:
     dialect = connection.dialect
-    columns = list(rows[0])
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    processors: list[tuple[int, Callable[[Any], Any]]] = [
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
     statement = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names from the model)
         dialect.identifier_preparer.format_table(table),
         ", ".join(dialect.identifier_preparer.quote(name) for name in columns),
         ", ".join("?" for _ in columns),
     )
-    pairs = list(zip(columns, processors, strict=True))
     driver = connection.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.executemany(
-            statement,
-            (
-                [row[name] if process is None else process(row[name]) for name, process in pairs]
-                for row in rows
-            ),
-        )
+        cursor.executemany(statement, _processed(values, processors) if processors else values)
     finally:
         cursor.close()
 
 
-def _copy(connection: Connection, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
-    columns = list(rows[0])
+def _processed(
+    values: Iterable[Sequence[object]], processors: Sequence[tuple[int, Callable[[Any], Any]]]
+) -> Iterable[list[object]]:
+    """Each row with the columns that have a SQLite bind processor put through it."""
+    for row in values:
+        out = list(row)
+        for index, process in processors:
+            out[index] = process(out[index])
+        yield out
+
+
+def _copy(
+    connection: Connection, table: Table, columns: Sequence[str], values: Iterable[Sequence[object]]
+) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+        for row in values:
+            copy.write_row(row)

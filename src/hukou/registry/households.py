@@ -23,7 +23,7 @@ from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hukou.db import Base
-from hukou.db.bulk import insert_rows
+from hukou.db.bulk import insert_frame
 
 __all__ = [
     "HEAD",
@@ -143,8 +143,6 @@ def store_households(
     transaction as joining the new one.
     """
     now = datetime.datetime.now(datetime.UTC)
-    rows = households.with_columns(pl.lit(now).alias("updated_at")).to_dicts()
-    member_rows = members.to_dicts()
     if replace is None:
         session.execute(delete(HouseholdMember))
         session.execute(delete(Household))
@@ -156,7 +154,5 @@ def store_households(
                 delete(HouseholdMember).where(HouseholdMember.household_number.in_(chunk))
             )
             session.execute(delete(Household).where(Household.household_number.in_(chunk)))
-    for start in range(0, len(rows), _CHUNK):
-        insert_rows(session, Household, rows[start : start + _CHUNK])
-    for start in range(0, len(member_rows), _CHUNK):
-        insert_rows(session, HouseholdMember, member_rows[start : start + _CHUNK])
+    insert_frame(session, Household, households.with_columns(pl.lit(now).alias("updated_at")))
+    insert_frame(session, HouseholdMember, members)

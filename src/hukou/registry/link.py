@@ -42,7 +42,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hukou.audit.entry import EntryError
 from hukou.db import session_scope
-from hukou.db.bulk import insert_rows
+from hukou.db.bulk import insert_frame, insert_rows
 from hukou.keyring import data_cipher
 from hukou.registry.changes import CAPABILITY, record_change
 from hukou.registry.golden import Candidate, Conflict, GoldenRecord, Provenance
@@ -769,8 +769,8 @@ def _write_links(session: Session, moves: pl.DataFrame) -> None:
     columns = ("record_key", "person_id", "method", "probability")
     for chunk in _row_chunks(link_changes.select(columns).rename({"record_key": "record_id"})):
         session.execute(update(RecordLink), chunk)
-    for chunk in _row_chunks(link_inserts.select(columns).rename({"record_key": "record_id"})):
-        insert_rows(session, RecordLink, chunk)
+    inserts = link_inserts.select(columns).rename({"record_key": "record_id"})
+    insert_frame(session, RecordLink, inserts)
 
 
 def _with_clusters(records: pl.DataFrame, clusters: pl.DataFrame) -> pl.DataFrame:
@@ -995,8 +995,7 @@ def _store_keys(session: Session, result: LinkageResult, *, full: bool) -> None:
         on="record_key",
         how="anti",
     ).rename({"record_key": "record_id"})
-    for chunk in _row_chunks(missing):
-        insert_rows(session, RecordKey, chunk)
+    insert_frame(session, RecordKey, missing)
 
 
 # --------------------------------------------------------------------------- entry points
