@@ -29,7 +29,7 @@ from hukou.db import create_engine_for, upgrade
 from hukou.registry.evaluate import evaluate
 from hukou.registry.link import link_all, linkage_input, load_records
 from hukou.registry.linkage import pairwise_scores, splink_baseline
-from hukou.registry.parallel import IngestJob, default_workers, ingest_jobs
+from hukou.registry.parallel import city_jobs, default_workers, ingest_jobs
 from hukou.security import generate_key_file
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
@@ -87,11 +87,7 @@ def main() -> None:
     upgrade(engine)
     key_file = work / "keys.json"
     keyring = generate_key_file(key_file)
-    jobs = [
-        IngestJob(folder.name, path)
-        for folder in sorted((city / "feeds").iterdir())
-        for path in sorted(folder.iterdir())
-    ]
+    jobs = city_jobs(city)
 
     started = time.perf_counter()
     reports = ingest_jobs(

@@ -92,6 +92,20 @@ SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("GET", "/api/v1/me/data"): Permission.SELF_EXPORT,
     ("POST", "/api/v1/me/consents"): Permission.CONSENT_MANAGE,
     ("POST", "/api/v1/me/consents/withdraw"): Permission.CONSENT_MANAGE,
+    ("GET", "/api/v1/services"): None,  # the service guide (办事指南) is for everyone
+    ("POST", "/api/v1/cases"): Permission.CASE_FILE,
+    ("POST", "/api/v1/cases/batch"): Permission.CASE_FILE,
+    ("GET", "/api/v1/cases/{case_id}"): Permission.CASE_READ,
+    ("POST", "/api/v1/cases/{case_id}/material"): Permission.CASE_FILE,
+    ("POST", "/api/v1/cases/{case_id}/deliver"): Permission.CASE_FILE,
+    ("GET", "/api/v1/inbox"): Permission.REVIEW_DECIDE,
+    ("POST", "/api/v1/tasks/{task_id}/decision"): Permission.REVIEW_DECIDE,
+    ("POST", "/api/v1/me/cases"): Permission.CASE_APPLY,
+    ("GET", "/api/v1/me/cases"): Permission.CASE_APPLY,
+    ("GET", "/api/v1/me/cases/{case_id}"): Permission.CASE_APPLY,
+    ("POST", "/api/v1/me/cases/{case_id}/material"): Permission.CASE_APPLY,
+    ("POST", "/api/v1/me/cases/{case_id}/withdraw"): Permission.CASE_APPLY,
+    ("POST", "/api/v1/me/cases/{case_id}/rating"): Permission.CASE_APPLY,
 }
 """Every operation that needs a session, and the permission it needs beyond one."""
 

@@ -30,6 +30,7 @@ from hukou.accounts.web import message_detail
 from hukou.audit import ledger
 from hukou.audit.entry import LedgerEntry, Outcome
 from hukou.audit.routes import router as audit_router
+from hukou.casework.routes import router as casework_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
 from hukou.exchange.routes import router as exchange_router
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(accounts_router)
     app.include_router(exchange_router)
+    app.include_router(casework_router)
 
     @app.middleware("http")
     async def correlation(request: Request, call_next):  # type: ignore[no-untyped-def]

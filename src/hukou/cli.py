@@ -63,6 +63,9 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes (one per core for load)")
+    ] = 1,
 ) -> None:
     """Serve the console and API (http://127.0.0.1:8000 by default)."""
     # Imported here so that quick commands (id check) do not pay for the web stack.
@@ -73,7 +76,18 @@ def serve(
     settings = settings_or_exit()
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Hukou console: http://{bind_host}:{bind_port}/  (API docs: /api/docs)")
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
+        return
+    # Each process builds its own app from the same environment (settings are read there).
+    uvicorn.run(
+        "hukou.app:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @db_app.command("upgrade")

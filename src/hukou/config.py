@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     default_language: Literal["zh-CN", "en"] = "zh-CN"
+    city_division: str = Field(
+        default="3205",
+        pattern=r"^[0-9]{2,6}$",
+        description="division code prefix of the city served (3205 苏州, the synthetic city)",
+    )
     push_tokens: SecretStr | None = Field(
         default=None,
         description='bearer tokens for pushed batches, JSON {"department": "token"}',

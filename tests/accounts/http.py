@@ -187,6 +187,13 @@ def log_in(
     return LoggedIn(body["user"]["id"], token, body["csrf_token"], totp_secret)
 
 
+def resident_headers(client: TestClient, person_id: str) -> dict[str, str]:
+    """Bearer headers of a new resident account linked to ``person_id``."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return log_in(client, create_resident(app, person_id).username).headers
+
+
 def logged_in_headers(
     client: TestClient,
     *roles: Role | str,

@@ -17,25 +17,13 @@ from hukou.casework.service import CHECKER, Casework
 from hukou.casework.store import Filing
 from hukou.db import session_scope
 from hukou.exchange.agreements import approve, propose
-from hukou.registry import person_facts
-from tests.exchange.conftest import TODAY, Registry, staff
+from tests.exchange.conftest import TODAY, Registry, persons_with, staff
 
 pytestmark = pytest.mark.storage
 
 NOW = datetime.datetime.combine(TODAY, datetime.time(10), tzinfo=datetime.UTC)
 CITY = "3205"
 CATALOG = load_catalog()
-
-
-def _persons(registry: Registry, wanted: list[str]) -> list[tuple[str, dict[str, object]]]:
-    """Every person's ``wanted`` facts, read straight from the registry (test setup only)."""
-    with session_scope(registry.engine) as db:
-        found = []
-        for person_id in registry.person_ids:
-            facts = person_facts(db, registry.exchange.cipher, person_id, wanted)
-            if facts is not None:
-                found.append((person_id, dict(facts.values)))
-    return found
 
 
 def _filing(code: str, person_id: str, applicant_id: str | None = None) -> Filing:
@@ -52,7 +40,7 @@ def _filing(code: str, person_id: str, applicant_id: str | None = None) -> Filin
 def test_a_certificate_is_decided_on_the_registers_own_data(registry: Registry) -> None:
     here = next(
         person
-        for person, values in _persons(registry, ["registered_division"])
+        for person, values in persons_with(registry, ["registered_division"])
         if str(values.get("registered_division", "")).startswith(CITY)
     )
     casework = Casework(registry.exchange, CITY)
@@ -74,7 +62,7 @@ def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
 ) -> None:
     deceased = next(
         person
-        for person, values in _persons(registry, ["registered_division", "death_date"])
+        for person, values in persons_with(registry, ["registered_division", "death_date"])
         if values.get("death_date") and str(values.get("registered_division")).startswith(CITY)
     )
     family = next(person for person in registry.person_ids if person != deceased)
@@ -108,7 +96,7 @@ def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
 def test_an_enterprise_station_files_for_its_employees_in_one_batch(registry: Registry) -> None:
     locals_ = [
         person
-        for person, values in _persons(registry, ["registered_division"])
+        for person, values in persons_with(registry, ["registered_division"])
         if str(values.get("registered_division", "")).startswith(CITY)
     ][:3]
     casework = Casework(registry.exchange, CITY)

@@ -115,6 +115,17 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(tables: Engine) -> None:
     assert (read[0].name, read[0].count, read[0].blob) == ("张三", 2**40, b"\x00\x01\xff")
 
 
+def test_many_rows_take_the_copy_path_and_store_the_same(tables: Engine) -> None:
+    """A few rows go by INSERT, many by COPY on PostgreSQL: both store what SQLAlchemy does."""
+    many = [{**ROWS[i % 2], "id": i + 1} for i in range(40)]
+    with Session(tables) as session, session.begin():
+        insert_rows(session, Fast, many)  # type: ignore[arg-type]
+        session.execute(sa.insert(Plain.__table__), many)
+    fast = _raw(tables, "t_bulk_fast")
+    assert fast == _raw(tables, "t_bulk_plain")
+    assert len(fast) == 40
+
+
 def test_frame_insert_stores_what_sqlalchemy_stores(tables: Engine) -> None:
     """A frame's rows go to the driver as tuples; what is stored must not change."""
     frame = pl.DataFrame(ROWS, schema_overrides={"at": pl.Datetime("us", "UTC")})

@@ -16,20 +16,26 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from hukou.accounts import AccountKind, Role, permissions_of
 from hukou.accounts.access import ActiveSession
-from hukou.db import create_engine_for, upgrade
+from hukou.app import create_app
+from hukou.config import Settings
+from hukou.db import create_engine_for, session_scope, upgrade
 from hukou.exchange import Exchange, load_catalog
 from hukou.keyring import data_cipher
+from hukou.registry import person_facts
 from hukou.registry.ingest import ingest_file
 from hukou.registry.link import link_all
 from hukou.security import KeyRing
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
+from tests.accounts.http import install_store
 from tests.conftest import POSTGRES_ADMIN_URL, unavailable
 
 TODAY = datetime.date(2025, 12, 31)
@@ -100,6 +106,32 @@ def registry(
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def client(registry: Registry, tmp_path: Path) -> Iterator[TestClient]:
+    """The app on the module's registry, with a cheap account store, over a test client."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=registry.url,
+        data_dir=tmp_path,
+        keys=SecretStr(registry.keyring.to_json()),
+    )
+    app = create_app(settings)
+    install_store(app)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def persons_with(registry: Registry, wanted: list[str]) -> list[tuple[str, dict[str, object]]]:
+    """Every person's ``wanted`` facts, read straight from the registry (test setup only)."""
+    with session_scope(registry.engine) as db:
+        found = []
+        for person_id in registry.person_ids:
+            facts = person_facts(db, registry.exchange.cipher, person_id, wanted)
+            if facts is not None:
+                found.append((person_id, dict(facts.values)))
+    return found
 
 
 def staff(role: Role, department: str, *, user_id: str | None = None) -> ActiveSession:

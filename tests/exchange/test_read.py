@@ -21,7 +21,7 @@ from hukou.exchange import (
     withdraw_consent,
 )
 from hukou.exchange.masking import mask_identity_number, mask_name
-from hukou.registry import find_by_identity_number, person_facts
+from hukou.registry import find_by_identity_number, person_facts, persons_facts
 from tests.exchange.conftest import TODAY, Registry, resident, staff
 
 ASK = ["identity_number", "name", "registered_division", "phone", "income"]
@@ -309,3 +309,20 @@ def test_lookup_by_number_finds_the_person(registry: Registry) -> None:
     with session_scope(registry.engine) as db:
         assert find_by_identity_number(db, registry.exchange.cipher, number) == [person_id]
         assert find_by_identity_number(db, registry.exchange.cipher, "not a number") == []
+
+
+def test_facts_of_many_persons_are_those_of_each(registry: Registry) -> None:
+    """The bulk read (for the simulated year) gives exactly the one-person read's facts."""
+    wanted = ["name", "birth_date", "registered_division", "actual_residence_division"]
+    people = [*registry.person_ids[:40], "no-such-person"]
+    with session_scope(registry.engine) as db:
+        many = persons_facts(db, registry.exchange.cipher, people, wanted)
+        one = {p: person_facts(db, registry.exchange.cipher, p, wanted) for p in people}
+    assert "no-such-person" not in many
+    assert len(many) == 40
+    for person, facts in many.items():
+        expected = one[person]
+        assert expected is not None
+        assert facts.values == expected.values
+        assert facts.provenance == expected.provenance
+    assert any(facts.values.get("name") for facts in many.values())

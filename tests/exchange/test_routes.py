@@ -5,47 +5,17 @@ whose inclusion proofs verify against the signed checkpoint."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
 from hukou.accounts import Role
-from hukou.app import create_app
 from hukou.audit.checkpoint import open_checkpoint
 from hukou.audit.keys import ledger_key_file, load_signer
 from hukou.audit.merkle import SM3_HASHER, verify_inclusion
-from hukou.config import Settings
 from hukou.db import session_scope
 from hukou.registry import person_facts
-from tests.accounts.http import create_resident, create_staff, install_store, log_in
+from tests.accounts.http import logged_in_headers, resident_headers
 from tests.exchange.conftest import Registry
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=registry.url,
-        data_dir=tmp_path,
-        keys=SecretStr(registry.keyring.to_json()),
-    )
-    app = create_app(settings)
-    install_store(app)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def _login(client: TestClient, role: Role, department: str) -> dict[str, str]:
-    account = create_staff(client.app, [role], department=department)  # type: ignore[arg-type]
-    return log_in(client, account.username).headers
-
-
-def _resident(client: TestClient, person_id: str) -> dict[str, str]:
-    account = create_resident(client.app, person_id)  # type: ignore[arg-type]
-    return log_in(client, account.username).headers
 
 
 def _numbered(registry: Registry) -> tuple[str, str]:
@@ -59,7 +29,7 @@ def _numbered(registry: Registry) -> tuple[str, str]:
 
 def test_search_and_read_masked(client: TestClient, registry: Registry) -> None:
     person_id, number = _numbered(registry)
-    clerk = _login(client, Role.WINDOW_CLERK, "public_security")
+    clerk = logged_in_headers(client, Role.WINDOW_CLERK, department="public_security")
     found = client.post(
         "/api/v1/persons/search",
         json={"identity_number": number, "purpose": "household_registration"},
@@ -82,7 +52,7 @@ def test_search_and_read_masked(client: TestClient, registry: Registry) -> None:
 
 def test_refused_reads_and_unauthenticated_calls(client: TestClient, registry: Registry) -> None:
     person_id, _number = _numbered(registry)
-    housing = _login(client, Role.WINDOW_CLERK, "housing")
+    housing = logged_in_headers(client, Role.WINDOW_CLERK, department="housing")
     refused = client.post(
         f"/api/v1/persons/{person_id}/read",
         json={"fields": ["name"], "purpose": "residence_permit"},
@@ -108,7 +78,7 @@ def test_refused_reads_and_unauthenticated_calls(client: TestClient, registry: R
         response = client.request(method, path, json=body)
         assert response.status_code == 401, path
         assert "Traceback" not in response.text
-    analyst = _login(client, Role.ANALYST, "public_security")
+    analyst = logged_in_headers(client, Role.ANALYST, department="public_security")
     forbidden = client.post(
         "/api/v1/persons/search",
         json={"identity_number": "11010519491231002X", "purpose": "statistics"},
@@ -125,8 +95,8 @@ def test_refused_reads_and_unauthenticated_calls(client: TestClient, registry: R
 
 def test_agreement_over_http_opens_the_read(client: TestClient, registry: Registry) -> None:
     person_id, _number = _numbered(registry)
-    consumer = _login(client, Role.DATA_OFFICER, "tax")
-    provider = _login(client, Role.DATA_OFFICER, "public_security")
+    consumer = logged_in_headers(client, Role.DATA_OFFICER, department="tax")
+    provider = logged_in_headers(client, Role.DATA_OFFICER, department="public_security")
     draft = client.post(
         "/api/v1/agreements",
         json={
@@ -144,7 +114,7 @@ def test_agreement_over_http_opens_the_read(client: TestClient, registry: Regist
     )
     approved = client.post(f"/api/v1/agreements/{agreement}/approve", headers=provider)
     assert approved.json()["status"] == "approved"
-    clerk = _login(client, Role.WINDOW_CLERK, "tax")
+    clerk = logged_in_headers(client, Role.WINDOW_CLERK, department="tax")
     read = client.post(
         f"/api/v1/persons/{person_id}/read",
         json={"fields": ["registered_division"], "purpose": "statistics"},
@@ -159,14 +129,14 @@ def test_the_resident_sees_each_access_with_a_proof_that_verifies(
     client: TestClient, registry: Registry
 ) -> None:
     person_id, number = _numbered(registry)
-    clerk = _login(client, Role.WINDOW_CLERK, "public_security")
+    clerk = logged_in_headers(client, Role.WINDOW_CLERK, department="public_security")
     read = client.post(
         f"/api/v1/persons/{person_id}/read",
         json={"fields": ["name"], "purpose": "household_registration", "case_id": "CASE-1"},
         headers=clerk,
     )
     seq = read.json()["ledger_seq"]
-    me = _resident(client, person_id)
+    me = resident_headers(client, person_id)
     page = client.get("/api/v1/me/accesses", headers=me)
     assert page.status_code == 200, page.text
     body = page.json()
@@ -197,7 +167,7 @@ def test_the_resident_sees_each_access_with_a_proof_that_verifies(
 
 def test_the_catalogue_is_served_to_any_account(client: TestClient) -> None:
     assert client.get("/api/v1/catalog").status_code == 401
-    analyst = _login(client, Role.ANALYST, "public_security")
+    analyst = logged_in_headers(client, Role.ANALYST, department="public_security")
     body = client.get("/api/v1/catalog", headers=analyst).json()
     items = {item["name"]: item for item in body["items"]}
     assert items["income"]["share"] == "never"

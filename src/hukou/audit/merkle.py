@@ -518,6 +518,10 @@ class Frontier:
         frontier._size = size
         return frontier
 
+    def copy(self) -> Frontier:
+        """An independent frontier at the same point (appending to it leaves this one)."""
+        return Frontier.restore(self._size, self._hashes, hasher=self._hasher)
+
     @staticmethod
     def positions(size: int) -> list[tuple[int, int]]:
         """``(level, index)`` of the frontier's subtrees, to read them from a node store."""

@@ -29,10 +29,12 @@ from hukou.standards.dates import as_date
 __all__ = [
     "Decision",
     "Finding",
+    "Route",
     "Source",
     "age_on",
     "decide",
     "find_facts",
+    "first_step",
     "holds",
     "materials_to_ask",
 ]
@@ -197,3 +199,32 @@ def decide(service: Service, findings: Mapping[str, Finding]) -> Decision:
                 Outcome.REVIEW, index, row.reason, instant_decision=False, proposed=proposed
             )
     raise AssertionError("the catalog guarantees a last row without conditions")  # pragma: no cover
+
+
+class Route(StrEnum):
+    """Where a freshly judged case goes next."""
+
+    INSTANT = "instant"
+    """秒批: decided on registry facts alone."""
+    MATERIAL = "material"
+    """补正: the table cannot decide until the missing material comes."""
+    REVIEW = "review"
+    """To the departments' tasks, with what the table proposes."""
+
+
+def first_step(
+    service: Service, findings: Mapping[str, Finding]
+) -> tuple[Route, Decision, tuple[Material, ...]]:
+    """The route of a judged case, its decision, and the material to ask for.
+
+    Material is asked only when the table could not decide (its last row matched): a
+    row that did decide — a rejection to confirm, say — is not held up for paper that
+    would change nothing. Filing and the simulated year both route through here.
+    """
+    decision = decide(service, findings)
+    if decision.instant_decision:
+        return Route.INSTANT, decision, ()
+    missing = materials_to_ask(service, findings)
+    if missing and decision.row == len(service.decision) - 1:
+        return Route.MATERIAL, decision, missing
+    return Route.REVIEW, decision, ()

@@ -38,7 +38,7 @@ from hukou.casework.lifecycle import (
     task_after,
 )
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
-from hukou.casework.rules import Decision, Finding, decide, materials_to_ask
+from hukou.casework.rules import Decision, Finding, Route, first_step
 from hukou.standards.workdays import WorkCalendar
 
 __all__ = [
@@ -258,10 +258,9 @@ def _verify(
     now: datetime.datetime,
     who: Mapping[str, str],
 ) -> None:
-    decision = decide(service, findings)
-    missing = materials_to_ask(service, findings)
+    route, decision, missing = first_step(service, findings)
     actor = {**who, "actor": f"system:{CAPABILITY}"}
-    if decision.instant_decision:
+    if route is Route.INSTANT:
         _step(
             db,
             case,
@@ -273,8 +272,7 @@ def _verify(
         )
         record_step(db, case, "case.instant_decision", at=now, **actor)
         _notify(db, case, "case.approved", now)
-    elif missing and decision.row == len(service.decision) - 1:
-        # Only when the table could not decide: material that changes nothing is not asked.
+    elif route is Route.MATERIAL:
         _step(db, case, Step.ASK_MATERIAL, **_decide_row(decision))
         _pause(db, case, missing, now.date())
         record_step(

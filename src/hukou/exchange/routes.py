@@ -29,7 +29,7 @@ from hukou.keyring import data_cipher
 from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
 from hukou.web.keys import request_keyring
 
-__all__ = ["router"]
+__all__ = ["ErrorBody", "request_exchange", "router"]
 
 log = logging.getLogger("hukou.exchange")
 
@@ -77,7 +77,8 @@ def _signer(request: Request) -> NoteSigner | None:
     return signer
 
 
-def _exchange(request: Request) -> Exchange:
+def request_exchange(request: Request) -> Exchange:
+    """The app's exchange (field cipher and sharing catalogue), built on first use."""
     exchange: Exchange | None = getattr(request.app.state, "exchange", None)
     if exchange is None:
         exchange = Exchange(
@@ -295,7 +296,7 @@ def sharing_catalog(actor: Session) -> CatalogOut:
 def search_persons(request: Request, body: SearchRequest, actor: Session) -> SearchResult:
     """Find persons by identity number, or by name and birth date; each find is logged."""
     actor.require(Permission.PERSON_READ)
-    exchange = _exchange(request)
+    exchange = request_exchange(request)
     if body.purpose not in exchange.catalog.purposes or body.purpose == "self_access":
         raise HTTPException(422, "purpose: not one of the listed purposes")
     if body.identity_number is None and (body.name is None or body.birth_date is None):
@@ -333,7 +334,7 @@ def read_person(
     request: Request, person_id: PersonPath, body: ReadRequest, actor: Session
 ) -> PersonRead:
     """Read items of one person for a purpose; masked unless unmasking is permitted."""
-    exchange = _exchange(request)
+    exchange = request_exchange(request)
     try:
         with session_scope(request.app.state.engine) as db:
             view = exchange.read(
@@ -357,7 +358,7 @@ def read_person(
 def read_batch(request: Request, body: BatchRequest, actor: Session) -> BatchResult:
     """The same items of many persons for a department, masked, one ledger entry each."""
     actor.require(Permission.PERSON_BATCH_READ)
-    exchange = _exchange(request)
+    exchange = request_exchange(request)
     try:
         with session_scope(request.app.state.engine) as db:
             views = exchange.read_batch(
@@ -470,7 +471,7 @@ def my_accesses(
 @router.get("/me/data")
 def my_data(request: Request, actor: Session) -> dict[str, Any]:
     """Everything the platform holds on me, as one JSON document (PIPL art. 45)."""
-    exchange = _exchange(request)
+    exchange = request_exchange(request)
     with session_scope(request.app.state.engine) as db:
         return tracker.my_data(db, exchange.cipher, actor)
 

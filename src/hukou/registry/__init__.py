@@ -13,6 +13,7 @@ from hukou.registry.persons import (
     find_by_name_and_birth_date,
     person_facts,
     person_holdings,
+    persons_facts,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "find_by_name_and_birth_date",
     "person_facts",
     "person_holdings",
+    "persons_facts",
 ]

@@ -440,19 +440,46 @@ def _residence_accuracy(engine: Engine, scored: pl.DataFrame, truth: Path) -> fl
     persons = pl.DataFrame(
         inferred, schema={"cluster_id": pl.String, "residence": pl.String}, orient="row"
     )
-    # Each registry person stands for the true person most of its records belong to.
-    majority = (
-        scored.group_by("cluster_id", "person_id")
-        .len()
-        .sort("len", "person_id", descending=[True, False])
-        .unique("cluster_id", keep="first")
-    )
+    majority = _majority(scored)
     actual = pl.read_parquet(truth / "persons.parquet").select("person_id", "actual_division")
     joined = majority.join(persons, on="cluster_id").join(actual, on="person_id")
     if joined.height == 0:
         return None
     correct = int((joined["residence"] == joined["actual_division"]).sum())
     return correct / joined.height
+
+
+def _majority(scored: pl.DataFrame) -> pl.DataFrame:
+    """Each registry person (``cluster_id``) and the true person (``person_id``) most of
+    its records belong to."""
+    return (
+        scored.group_by("cluster_id", "person_id")
+        .len()
+        .sort("len", "person_id", descending=[True, False])
+        .unique("cluster_id", keep="first")
+        .select("cluster_id", "person_id")
+    )
+
+
+def registry_ids(engine: Engine, truth: Path) -> dict[str, str]:
+    """True person id → the registry person standing for them, for a synthetic city.
+
+    The city's applications name true persons; a real application names an identity
+    number, which the window looks up. Here the look-up is the linkage's own answer:
+    the registry person holding most of the person's records, and of two registry
+    persons claiming one true person, the one with more of them.
+    """
+    records, _quarantine = _predicted(engine)
+    truth_records = pl.read_parquet(
+        truth / "records.parquet", columns=["file", "position", "person_id"]
+    )
+    scored = records.join(truth_records, on=["file", "position"], how="inner")
+    counted = scored.group_by("cluster_id", "person_id").len()
+    best = _majority(scored).join(counted, on=["cluster_id", "person_id"])
+    chosen = best.sort("len", "cluster_id", descending=[True, False]).unique(
+        "person_id", keep="first"
+    )
+    return dict(chosen.select("person_id", "cluster_id").iter_rows())
 
 
 def evaluate(engine: Engine, truth: Path) -> dict[str, object]:

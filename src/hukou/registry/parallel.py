@@ -31,7 +31,13 @@ from hukou.registry.ingest import BatchReport, IngestError, content_digest, inge
 from hukou.security import KeyRing
 from hukou.security.sm import sm3
 
-__all__ = ["IngestJob", "default_workers", "ingest_jobs", "keyring_fingerprint"]
+__all__ = [
+    "IngestJob",
+    "city_jobs",
+    "default_workers",
+    "ingest_jobs",
+    "keyring_fingerprint",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,15 @@ class IngestJob:
 
     department: str
     path: Path
+
+
+def city_jobs(city: Path) -> list[IngestJob]:
+    """Every feed file of a synthetic city folder (``feeds/<department>/*``), in order."""
+    return [
+        IngestJob(department.name, path)
+        for department in sorted((city / "feeds").iterdir())
+        for path in sorted(department.iterdir())
+    ]
 
 
 def default_workers() -> int:

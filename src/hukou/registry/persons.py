@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +39,7 @@ __all__ = [
     "find_by_name_and_birth_date",
     "person_facts",
     "person_holdings",
+    "persons_facts",
 ]
 
 INFERRED_FIELDS: Final = (
@@ -120,8 +121,29 @@ def person_facts(
 ) -> PersonFacts | None:
     """The facts of one person (only ``fields`` when given, and only those decrypted)."""
     person = session.get(Person, person_id)
-    if person is None:
-        return None
+    return None if person is None else _facts_of(person, cipher, fields)
+
+
+def persons_facts(
+    session: Session, cipher: FieldCipher, person_ids: Iterable[str], fields: Sequence[str]
+) -> dict[str, PersonFacts]:
+    """:func:`person_facts` of many persons, read a chunk of ids at a time (unknown ids
+    are left out). For whole-population work such as the simulated year, not for a
+    clerk's look-up, which goes through ``exchange`` and the ledger."""
+    wanted = sorted(set(person_ids))
+    found: dict[str, PersonFacts] = {}
+    for start in range(0, len(wanted), _ID_CHUNK):
+        chunk = wanted[start : start + _ID_CHUNK]
+        for person in session.scalars(select(Person).where(Person.id.in_(chunk))):
+            found[person.id] = _facts_of(person, cipher, fields)
+            session.expunge(person)  # a million golden records are not kept in the session
+    return found
+
+
+_ID_CHUNK: Final = 5_000
+
+
+def _facts_of(person: Person, cipher: FieldCipher, fields: Sequence[str] | None) -> PersonFacts:
     golden = stored_golden(person.golden)
     wanted = set(golden) | {"identity_number", *INFERRED_FIELDS} if fields is None else set(fields)
     values: dict[str, object] = {}

@@ -1,0 +1,715 @@
+"""The casework HTTP API: the catalog, filing at a window (or for an employer's staff),
+a department's review inbox, the reviewer's decision, and the resident's own cases.
+
+Staff routes (``/api/v1/cases``, ``/api/v1/inbox``, ``/api/v1/tasks``) act as the
+logged-in account of a department; resident routes (``/api/v1/me/cases``) only ever
+touch the resident's own cases. A case a caller may not see answers 404, as one that
+does not exist: its number reveals nothing. Two reviewers deciding one task answer
+200 to the first and 409 to the second, with what to do (reload). Every step is a
+ledger entry (:mod:`hukou.casework.store`); no submitted value is echoed in an error.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from hukou.accounts import ActiveSession, Permission, current_session
+from hukou.audit.entry import EntryError
+from hukou.casework.catalog import Catalog, Channel, Service, load_catalog
+from hukou.casework.lifecycle import StepRefusedError, TaskState
+from hukou.casework.model import CaseRow, CaseTask
+from hukou.casework.rating import REASONS, RatingError, rate
+from hukou.casework.service import Casework
+from hukou.casework.store import (
+    CaseNotFoundError,
+    ConflictError,
+    Filing,
+    FilingError,
+    act_on_task,
+    deliver,
+    supply_material,
+    withdraw,
+)
+from hukou.casework.views import CaseView, case_view, cases_of_person, inbox, may_see
+from hukou.db import session_scope
+from hukou.exchange.routes import ErrorBody, request_exchange
+from hukou.exchange.service import ReadRefusedError
+from hukou.registry import person_facts
+
+__all__ = ["router"]
+
+Actor = Annotated[ActiveSession, Depends(current_session)]
+_Strict = ConfigDict(extra="forbid")
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_CODE = r"^[a-z][a-z0-9_]{0,63}$"
+PersonId = Annotated[str, Field(pattern=_ID)]
+Code = Annotated[str, Field(pattern=_CODE)]
+CasePath = Annotated[str, Path(pattern=r"^C[0-9]{8}[0-9A-F]{10}$")]
+TaskPath = Annotated[int, Path(ge=1, le=2**63 - 1)]  # past BIGINT: a 422, not a 500
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+Version = Annotated[int, Field(ge=1, le=2**31 - 1, description="the version as it was seen")]
+
+_REFUSALS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "not logged in"},
+    403: {"model": ErrorBody, "description": "not permitted"},
+    404: {"model": ErrorBody, "description": "no such case (or not yours to see)"},
+    409: {"model": ErrorBody, "description": "someone acted first: reload and look again"},
+    422: {"model": ErrorBody, "description": "the request is malformed or the step refused"},
+}
+
+router = APIRouter(prefix="/api/v1", tags=["casework"], responses=_REFUSALS)
+
+
+def _now() -> datetime.datetime:
+    """Now in China Standard Time: a case filed at 07:00 is filed on that day, not the
+    UTC day before (working days are Beijing's)."""
+    return datetime.datetime.now(SHANGHAI)
+
+
+def _catalog(request: Request) -> Catalog:
+    catalog: Catalog | None = getattr(request.app.state, "service_catalog", None)
+    if catalog is None:
+        catalog = request.app.state.service_catalog = load_catalog()
+    return catalog
+
+
+def _service(request: Request, code: str) -> Service:
+    catalog = _catalog(request)
+    if code not in catalog:
+        raise HTTPException(422, "service: not a service of the catalog")
+    return catalog[code]
+
+
+def _casework(request: Request) -> Casework:
+    return Casework(request_exchange(request), request.app.state.settings.city_division)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class Named(BaseModel):
+    model_config = _Strict
+    zh: str
+    en: str
+
+
+class FactOut(BaseModel):
+    model_config = _Strict
+    name: str
+    label: Named
+    of: str
+    item: str | None = Field(description="the registry item that proves it (免证明), if any")
+    material: str | None = Field(description="the material that stands in when it cannot")
+
+
+class ServiceOut(BaseModel):
+    model_config = _Strict
+    code: str
+    name: Named
+    legal_reference: str
+    first_contact: str
+    time_limit_workdays: int
+    channels: list[str]
+    facts: list[FactOut]
+    reviews: list[dict[str, object]]
+
+
+class ServiceList(BaseModel):
+    model_config = _Strict
+    services: list[ServiceOut]
+    rating_reasons: dict[str, Named]
+
+
+class FilingIn(BaseModel):
+    """A clerk files at the window, or for a helper (帮办代办)."""
+
+    model_config = _Strict
+    service: Code
+    channel: Literal["window", "assisted"] = "window"
+    applicant_id: PersonId
+    subject_id: PersonId | None = Field(default=None, description="default: the applicant")
+    helper_id: PersonId | None = None
+    helper_relation: str | None = Field(default=None, min_length=1, max_length=32)
+    supplied: list[Code] = Field(default_factory=list, max_length=50)
+
+
+class BatchIn(BaseModel):
+    """An employer's enterprise service station files for many employees (企业服务站)."""
+
+    model_config = _Strict
+    service: Code
+    employer_code: str = Field(pattern=r"^[0-9A-Z]{18}$")
+    employees: list[PersonId] = Field(min_length=1, max_length=500)
+
+
+class ApplyIn(BaseModel):
+    """A resident applies online for themselves or a member of their household."""
+
+    model_config = _Strict
+    service: Code
+    subject_id: PersonId | None = None
+    supplied: list[Code] = Field(default_factory=list, max_length=50)
+
+
+class MaterialIn(BaseModel):
+    model_config = _Strict
+    version: Version
+    supplied: list[Code] = Field(min_length=1, max_length=50)
+
+
+class VersionIn(BaseModel):
+    model_config = _Strict
+    version: Version
+
+
+class DecisionIn(BaseModel):
+    model_config = _Strict
+    action: Literal["approved", "rejected", "material_requested"]
+    version: Version
+    note: str | None = Field(default=None, max_length=2000)
+    materials: list[Code] = Field(default_factory=list, max_length=50)
+
+
+class RatingIn(BaseModel):
+    model_config = _Strict
+    score: int = Field(ge=1, le=5)
+    reasons: list[Code] = Field(default_factory=list, max_length=10)
+
+
+class FactState(BaseModel):
+    model_config = _Strict
+    name: str
+    holds: bool | None
+    source: str
+    ledger_seq: int | None
+
+
+class TaskOut(BaseModel):
+    model_config = _Strict
+    id: int
+    department: str
+    stage: int
+    state: str
+    version: int
+    decided_at: datetime.datetime | None
+    note: str | None
+
+
+class CaseOut(BaseModel):
+    model_config = _Strict
+    id: str
+    service: str
+    channel: str
+    state: str
+    version: int
+    first_contact: str
+    filed_at: datetime.datetime
+    instant_decision: bool
+    proposed: str | None
+    reason: Named | None
+    decided_at: datetime.datetime | None
+    delivered_at: datetime.datetime | None
+    limit_workdays: int
+    deadline: datetime.date
+    workdays_used: int
+    sla: str
+    escalated: str | None
+    materials_asked: list[str]
+    rated: int | None
+    facts: list[FactState]
+    tasks: list[TaskOut]
+
+
+class CaseList(BaseModel):
+    model_config = _Strict
+    cases: list[CaseOut]
+
+
+class InboxOut(BaseModel):
+    model_config = _Strict
+    department: str
+    tasks: list[dict[str, object]]
+
+
+class RatingOut(BaseModel):
+    model_config = _Strict
+    case_id: str
+    score: int
+    rectification_due: datetime.date | None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _case_out(view: CaseView) -> CaseOut:
+    reason = None
+    if view.reason_zh is not None and view.reason_en is not None:
+        reason = Named(zh=view.reason_zh, en=view.reason_en)
+    return CaseOut(
+        id=view.id,
+        service=view.service,
+        channel=view.channel,
+        state=view.state,
+        version=view.version,
+        first_contact=view.first_contact,
+        filed_at=view.filed_at,
+        instant_decision=view.instant_decision,
+        proposed=view.proposed,
+        reason=reason,
+        decided_at=view.decided_at,
+        delivered_at=view.delivered_at,
+        limit_workdays=view.limit_workdays,
+        deadline=view.deadline,
+        workdays_used=view.workdays_used,
+        sla=view.sla,
+        escalated=view.escalated,
+        materials_asked=list(view.materials_asked),
+        rated=view.rated,
+        facts=[
+            FactState(name=f.name, holds=f.holds, source=f.source, ledger_seq=f.ledger_seq)
+            for f in view.facts
+        ],
+        tasks=[
+            TaskOut(
+                id=t.id,
+                department=t.department,
+                stage=t.stage,
+                state=t.state,
+                version=t.version,
+                decided_at=t.decided_at,
+                note=t.note,
+            )
+            for t in view.tasks
+        ],
+    )
+
+
+def _staff_department(actor: ActiveSession) -> str:
+    if actor.department_code is None:
+        raise HTTPException(403, "only staff of a department act on cases")
+    return actor.department_code
+
+
+def _visible_case(db: Session, case_id: str, actor: ActiveSession) -> CaseRow:
+    """The case if the actor's department may see it; 404 otherwise (existence is not told)."""
+    case = db.get(CaseRow, case_id)
+    if case is None:
+        raise HTTPException(404, "no such case")
+    tasks = list(db.query(CaseTask).filter(CaseTask.case_id == case_id))
+    if not may_see(case, tasks, department=actor.department_code):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+def _own_case(db: Session, case_id: str, actor: ActiveSession) -> CaseRow:
+    """The case if the resident applied for it or it is about them; 404 otherwise."""
+    case = db.get(CaseRow, case_id)
+    if case is None or actor.person_id is None:
+        raise HTTPException(404, "no such case")
+    if actor.person_id not in (case.applicant_id, case.subject_id):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+def _first_contact(case: CaseRow, actor: ActiveSession) -> str:
+    department = _staff_department(actor)
+    if case.first_contact != department:
+        raise HTTPException(403, "only the first-contact department (首接部门) takes this step")
+    return department
+
+
+def _refused(error: Exception) -> HTTPException:
+    if isinstance(error, ConflictError):
+        return HTTPException(409, str(error))
+    if isinstance(error, CaseNotFoundError):
+        return HTTPException(404, "no such case or task")
+    return HTTPException(422, str(error))
+
+
+_STEP_ERRORS: Final = (
+    ConflictError,
+    CaseNotFoundError,
+    FilingError,
+    StepRefusedError,
+    RatingError,
+    ReadRefusedError,
+    EntryError,
+)
+
+
+def _unknown_materials(service: Service, codes: Sequence[str]) -> None:
+    known = {f.material.code for f in service.facts.values() if f.material is not None}
+    if not set(codes) <= known:
+        raise HTTPException(422, "supplied: a code that is not a material of this service")
+
+
+def _view(db: Session, case_id: str, department: str | None = None) -> CaseOut:
+    return _case_out(case_view(db, case_id, today=_now().date(), department=department))
+
+
+def _committed(request: Request, case_id: str, department: str | None = None) -> CaseOut:
+    """The case as stored, read after the step's transaction committed: the step holds
+    the ledger's write lock until then, so nothing that can wait is done inside it."""
+    with session_scope(request.app.state.engine) as db:
+        return _view(db, case_id, department)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@router.get("/services", response_model=ServiceList)
+def list_services(request: Request, actor: Actor) -> ServiceList:
+    """The service catalog (办事指南): facts the registry proves, materials, reviews, limits."""
+    del actor  # any logged-in account may read the guide
+    services = []
+    for service in _catalog(request).services.values():
+        services.append(
+            ServiceOut(
+                code=service.code,
+                name=Named(zh=service.name.zh, en=service.name.en),
+                legal_reference=service.legal_reference,
+                first_contact=service.first_contact,
+                time_limit_workdays=service.time_limit_workdays,
+                channels=[str(c) for c in service.channels],
+                facts=[
+                    FactOut(
+                        name=name,
+                        label=Named(zh=fact.zh, en=fact.en),
+                        of=fact.of,
+                        item=fact.item,
+                        material=None if fact.material is None else fact.material.code,
+                    )
+                    for name, fact in service.facts.items()
+                ],
+                reviews=[
+                    {"department": r.department, "stage": r.stage, "task": r.task.zh}
+                    for r in service.reviews
+                ],
+            )
+        )
+    return ServiceList(
+        services=services,
+        rating_reasons={code: Named(zh=zh, en=en) for code, (zh, en) in REASONS.items()},
+    )
+
+
+# --------------------------------------------------------------------------- staff
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201)
+def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
+    """A clerk files for a resident (窗口) or for a helper (帮办代办); decided at once where
+    the registry proves the case (秒批), otherwise sent to the departments."""
+    actor.require(Permission.CASE_FILE)
+    department = _staff_department(actor)
+    service = _service(request, body.service)
+    _unknown_materials(service, body.supplied)
+    filing = Filing(
+        service=service,
+        channel=Channel(body.channel),
+        applicant_id=body.applicant_id,
+        subject_id=body.subject_id or body.applicant_id,
+        filed_by=actor.user_id,
+        department=department,
+        helper_id=body.helper_id,
+        helper_relation=body.helper_relation,
+    )
+    try:
+        with session_scope(request.app.state.engine) as db:
+            case_id = (
+                _casework(request)
+                .file(db, filing, supplied=frozenset(body.supplied), now=_now())
+                .id
+            )
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id)
+
+
+@router.post("/cases/batch", response_model=CaseList, status_code=201)
+def file_for_employees(request: Request, body: BatchIn, actor: Actor) -> CaseList:
+    """An enterprise service station files one case per employee, in one batch."""
+    actor.require(Permission.CASE_FILE)
+    department = _staff_department(actor)
+    service = _service(request, body.service)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            cases = _casework(request).file_batch(
+                db,
+                service,
+                employer_code=body.employer_code,
+                employees=body.employees,
+                filed_by=actor.user_id,
+                department=department,
+                now=_now(),
+            )
+            ids = [case.id for case in cases]
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return CaseList(cases=[_committed(request, case_id) for case_id in ids])
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut)
+def read_case(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
+    """A case as the actor's department sees it (the first contact: every task)."""
+    actor.require(Permission.CASE_READ)
+    with session_scope(request.app.state.engine) as db:
+        _visible_case(db, case_id, actor)
+        return _view(db, case_id, actor.department_code)
+
+
+@router.post("/cases/{case_id}/material", response_model=CaseOut)
+def supply_at_window(
+    request: Request, case_id: CasePath, body: MaterialIn, actor: Actor
+) -> CaseOut:
+    """The clerk records material handed in (补正): the case is judged again."""
+    actor.require(Permission.CASE_FILE)
+    return _supply(request, case_id, body, actor, staff=True)
+
+
+@router.post("/cases/{case_id}/deliver", response_model=CaseOut)
+def deliver_result(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
+    """The first-contact department hands over the result (办结)."""
+    actor.require(Permission.CASE_FILE)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            case = _visible_case(db, case_id, actor)
+            department = _first_contact(case, actor)
+            deliver(
+                db,
+                case_id,
+                by=actor.user_id,
+                department=department,
+                service=_service(request, case.service),
+                now=_now(),
+            )
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id, department)
+
+
+@router.get("/inbox", response_model=InboxOut)
+def review_inbox(request: Request, actor: Actor) -> InboxOut:
+    """The department's open tasks with their working-day countdown, nearest deadline first."""
+    actor.require(Permission.REVIEW_DECIDE)
+    department = _staff_department(actor)
+    with session_scope(request.app.state.engine) as db:
+        items = inbox(db, department, today=_now().date())
+    return InboxOut(
+        department=department,
+        tasks=[
+            {
+                "task_id": i.task_id,
+                "version": i.task_version,
+                "case_id": i.case_id,
+                "service": i.service,
+                "stage": i.stage,
+                "filed_on": i.filed_on.isoformat(),
+                "deadline": i.deadline.isoformat(),
+                "workdays_left": i.workdays_left,
+                "sla": i.sla,
+                "escalated": i.escalated,
+            }
+            for i in items
+        ],
+    )
+
+
+@router.post("/tasks/{task_id}/decision", response_model=CaseOut)
+def decide_task(
+    request: Request,
+    task_id: TaskPath,
+    body: DecisionIn,
+    actor: Actor,
+) -> CaseOut:
+    """A reviewer approves, rejects or asks for material on a task seen at ``version``;
+    the loser of two decisions at once gets 409."""
+    actor.require(Permission.REVIEW_DECIDE)
+    department = _staff_department(actor)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            task = db.get(CaseTask, task_id)
+            if task is None or task.department != department:
+                raise HTTPException(404, "no such task in your department")
+            case = db.get(CaseRow, task.case_id)
+            assert case is not None  # a task's case exists (foreign key)
+            service = _service(request, case.service)
+            _unknown_materials(service, body.materials)
+            asked = [f.material for f in service.facts.values() if f.material is not None]
+            materials = [m for m in asked if m.code in set(body.materials)]
+            if body.action == "material_requested" and not materials:
+                raise HTTPException(422, "materials: name what the resident must supply")
+            act_on_task(
+                db,
+                task_id,
+                TaskState(body.action),
+                version=body.version,
+                by=actor.user_id,
+                department=department,
+                service=service,
+                now=_now(),
+                note=body.note,
+                materials=materials,
+            )
+            case_id = case.id
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id, department)
+
+
+# --------------------------------------------------------------------------- residents
+
+
+def _household(db: Session, request: Request, person_id: str) -> object:
+    facts = person_facts(db, request_exchange(request).cipher, person_id, ["household_number"])
+    return None if facts is None else facts.values.get("household_number")
+
+
+@router.post("/me/cases", response_model=CaseOut, status_code=201)
+def apply_online(request: Request, body: ApplyIn, actor: Actor) -> CaseOut:
+    """The resident applies online (网上办), for themselves or a member of their household
+    (a parent for a child); anyone else is filed for at a window (帮办代办)."""
+    actor.require(Permission.CASE_APPLY)
+    if actor.person_id is None:
+        raise HTTPException(403, "only a resident applies online")
+    service = _service(request, body.service)
+    _unknown_materials(service, body.supplied)
+    subject = body.subject_id or actor.person_id
+    try:
+        with session_scope(request.app.state.engine) as db:
+            if subject != actor.person_id:
+                mine = _household(db, request, actor.person_id)
+                if mine is None or _household(db, request, subject) != mine:
+                    raise HTTPException(
+                        422, "subject_id: apply for yourself or a member of your household"
+                    )
+            filing = Filing(
+                service=service,
+                channel=Channel.ONLINE,
+                applicant_id=actor.person_id,
+                subject_id=subject,
+                filed_by=actor.user_id,
+                department="resident",
+            )
+            case_id = (
+                _casework(request)
+                .file(db, filing, supplied=frozenset(body.supplied), now=_now())
+                .id
+            )
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id)
+
+
+@router.get("/me/cases", response_model=CaseList)
+def my_cases(request: Request, actor: Actor) -> CaseList:
+    """The resident's cases, newest first: state, decision, deadline, what is asked."""
+    actor.require(Permission.CASE_APPLY)
+    if actor.person_id is None:
+        raise HTTPException(403, "only a resident has cases of their own")
+    with session_scope(request.app.state.engine) as db:
+        return CaseList(cases=[_view(db, i) for i in cases_of_person(db, actor.person_id)])
+
+
+@router.get("/me/cases/{case_id}", response_model=CaseOut)
+def my_case(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
+    actor.require(Permission.CASE_APPLY)
+    with session_scope(request.app.state.engine) as db:
+        _own_case(db, case_id, actor)
+        return _view(db, case_id)
+
+
+@router.post("/me/cases/{case_id}/material", response_model=CaseOut)
+def supply_online(request: Request, case_id: CasePath, body: MaterialIn, actor: Actor) -> CaseOut:
+    """The resident uploads the material asked for (补正)."""
+    actor.require(Permission.CASE_APPLY)
+    return _supply(request, case_id, body, actor, staff=False)
+
+
+@router.post("/me/cases/{case_id}/withdraw", response_model=CaseOut)
+def withdraw_online(request: Request, case_id: CasePath, body: VersionIn, actor: Actor) -> CaseOut:
+    """The resident withdraws a case not yet decided."""
+    actor.require(Permission.CASE_APPLY)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            case = _own_case(db, case_id, actor)
+            withdraw(
+                db,
+                case_id,
+                version=body.version,
+                by=actor.user_id,
+                department="resident",
+                service=_service(request, case.service),
+                now=_now(),
+            )
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id)
+
+
+@router.post("/me/cases/{case_id}/rating", response_model=RatingOut, status_code=201)
+def rate_case(request: Request, case_id: CasePath, body: RatingIn, actor: Actor) -> RatingOut:
+    """政务服务好差评: 1–5 with reasons after delivery; a 差评 opens a rectification."""
+    actor.require(Permission.CASE_APPLY)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            case = _own_case(db, case_id, actor)
+            task = rate(
+                db,
+                case_id,
+                body.score,
+                body.reasons,
+                by=actor.user_id,
+                service=_service(request, case.service),
+                now=_now(),
+            )
+            due = None if task is None else task.due_on
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return RatingOut(case_id=case_id, score=body.score, rectification_due=due)
+
+
+def _supply(
+    request: Request, case_id: str, body: MaterialIn, actor: ActiveSession, *, staff: bool
+) -> CaseOut:
+    """Material in: the facts are read again with it counted, and the case judged again."""
+    try:
+        with session_scope(request.app.state.engine) as db:
+            if staff:
+                case = _visible_case(db, case_id, actor)
+                department = _first_contact(case, actor)
+            else:
+                case = _own_case(db, case_id, actor)
+                department = "resident"
+            service = _service(request, case.service)
+            _unknown_materials(service, body.supplied)
+            now = _now()
+            judgement = _casework(request).judge(
+                db,
+                service,
+                case_id=case_id,
+                applicant_id=case.applicant_id,
+                subject_id=case.subject_id,
+                supplied=frozenset(body.supplied),
+                now=now,
+            )
+            supply_material(
+                db,
+                case_id,
+                judgement.findings,
+                version=body.version,
+                by=actor.user_id,
+                department=department,
+                service=service,
+                now=now,
+            )
+    except _STEP_ERRORS as error:
+        raise _refused(error) from None
+    return _committed(request, case_id, department if staff else None)
