@@ -19,6 +19,7 @@ from hukou.casework.cli import casework_app
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
 from hukou.holidays.cli import calendar_app
+from hukou.points.cli import points_app
 from hukou.registry.cli import ingest, registry_app
 from hukou.registry.feeds_cli import feeds_app
 from hukou.security.cli import security_app
@@ -50,6 +51,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.command("ingest")(ingest)
 app.add_typer(registry_app, name="registry")
+app.add_typer(points_app, name="points")
 app.add_typer(casework_app, name="casework")
 
 

@@ -18,18 +18,27 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
     "Check",
     "DocumentError",
+    "DocumentModel",
     "DocumentProblem",
     "Location",
     "load_document",
     "parse_document",
 ]
+
+
+class DocumentModel(BaseModel):
+    """The base of a document's models: unknown keys are errors (a misspelt key must not
+    pass silently), and a loaded document is not changed afterwards."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 Model = TypeVar("Model", bound=BaseModel)
 Location = tuple[int | str, ...]

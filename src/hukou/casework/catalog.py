@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from hukou.yamldoc import DocumentError, DocumentProblem, Location, load_document
+from hukou.yamldoc import DocumentError, DocumentModel, DocumentProblem, Location, load_document
 
 __all__ = [
     "CHANNELS",
@@ -78,18 +78,14 @@ class Outcome(StrEnum):
     """Departments review it (the row says why it could not be decided)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
+class Text(DocumentModel):
     """Words shown to people, in simplified Chinese and English."""
 
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
 
-class Material(_Strict):
+class Material(DocumentModel):
     """A document a resident uploads when the registry cannot prove a fact."""
 
     code: _Code
@@ -97,7 +93,7 @@ class Material(_Strict):
     en: str = Field(min_length=1)
 
 
-class Condition(_Strict):
+class Condition(DocumentModel):
     """What a fact's value must satisfy; exactly one kind.
 
     Dates are compared with the filing date: ``age_*`` in whole years of a birth date,
@@ -137,7 +133,7 @@ class Condition(_Strict):
         return getattr(self, self.kind)
 
 
-class Fact(_Strict):
+class Fact(DocumentModel):
     """One thing a decision needs to know, and where the registry knows it from.
 
     ``item`` of ``of`` (the applicant or the person the case is about), judged by
@@ -170,7 +166,7 @@ class Fact(_Strict):
         return self
 
 
-class Review(_Strict):
+class Review(DocumentModel):
     """One department's task; tasks of one stage run in parallel, stages in order."""
 
     department: str
@@ -186,7 +182,7 @@ class Review(_Strict):
         return department
 
 
-class DecisionRow(_Strict):
+class DecisionRow(DocumentModel):
     """A row of the decision table: when every listed fact is known and has the given
     truth, ``then``; a row without ``when`` matches always (the last row must be one)."""
 
@@ -195,7 +191,7 @@ class DecisionRow(_Strict):
     reason: Text
 
 
-class Service(_Strict):
+class Service(DocumentModel):
     """One service of the catalog (an 办事指南 as data)."""
 
     code: _Code

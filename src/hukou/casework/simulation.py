@@ -36,12 +36,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from hukou.casework.catalog import Catalog, Channel, Service, data_path
 from hukou.casework.rules import Route, find_facts, first_step
 from hukou.standards.workdays import WorkCalendar, default_calendar
-from hukou.yamldoc import load_document
+from hukou.yamldoc import DocumentModel, load_document
 
 __all__ = [
     "BASELINE",
@@ -67,16 +67,14 @@ _AT_COUNTER: Final = frozenset({Channel.WINDOW, Channel.ASSISTED, Channel.ENTERP
 _DRAIN_WORKDAYS: Final = 750
 
 
-class MaterialDays(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MaterialDays(DocumentModel):
     at_hand: int = Field(ge=0, le=60)
     to_obtain: int = Field(ge=0, le=120)
 
 
-class Staffing(BaseModel):
+class Staffing(DocumentModel):
     """Reviewers per department (scaled to the city) and how fast they work."""
 
-    model_config = ConfigDict(extra="forbid")
     tasks_per_reviewer_day: int = Field(ge=1, le=1000)
     reviewers_per_100k: dict[str, float]
     material_workdays: MaterialDays
