@@ -134,3 +134,42 @@ def test_simulate_refuses_a_change_it_cannot_make(
     )
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_compare_and_portable_on_the_city(city: Path) -> None:
+    compared = _points(
+        "compare", "--policy", "beijing", "--policy", "shanghai", "--city", str(city), "--json"
+    )
+    assert compared.exit_code == 0, compared.output
+    table = json.loads(compared.stdout)
+    assert set(table["教育"]) == {"beijing", "shanghai"}
+    moved = _points(
+        "portable",
+        "--region",
+        "yangtze_delta",
+        "--to",
+        "shanghai",
+        "--earned-in",
+        "suzhou",
+        "--city",
+        str(city),
+        "--json",
+    )
+    assert moved.exit_code == 0, moved.output
+    report = json.loads(moved.stdout)
+    # Recognised months only add points: never fewer pass, never a lower average.
+    assert report["qualified_with"] >= report["qualified_without"]
+    assert report["mean_score_with"] > report["mean_score_without"]
+    refused = _points(
+        "portable",
+        "--region",
+        "yangtze_delta",
+        "--to",
+        "beijing",
+        "--earned-in",
+        "suzhou",
+        "--city",
+        str(city),
+    )
+    assert refused.exit_code == 2
+    assert "recognises nothing" in refused.stderr

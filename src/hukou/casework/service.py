@@ -13,7 +13,6 @@ sees whether each fact held, never the value.
 from __future__ import annotations
 
 import datetime
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,38 +20,23 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from hukou.accounts import AccountKind, ActiveSession, Permission
+from hukou.accounts import ActiveSession
 from hukou.casework.catalog import Channel, Service
 from hukou.casework.model import CaseRow
 from hukou.casework.rules import Finding, find_facts
 from hukou.casework.store import Filing, file_case, new_case_id
-from hukou.exchange import Exchange
+from hukou.exchange import Exchange, automatic_reader
 
 __all__ = ["CHECKER", "Casework", "Judgement", "checker"]
 
 CHECKER: Final = "system:casework"
 """The actor of the automatic checks in the ledger (never a person's login)."""
-_CHECKER_PERMISSIONS: Final = frozenset({Permission.PERSON_READ, Permission.PERSON_UNMASK})
 
 
 def checker(department: str, now: datetime.datetime) -> ActiveSession:
     """The automatic checker of ``department``: reads and unmasks a case's facts, nothing
     else, under that department's agreements."""
-    return ActiveSession(
-        session_key="-",
-        user_id=CHECKER,
-        username=CHECKER,
-        display_name="一窗通办自动核验 (automatic check)",
-        kind=AccountKind.STAFF,
-        department_code=department,
-        person_id=None,
-        roles=frozenset(),
-        permissions=_CHECKER_PERMISSIONS,
-        created_at=now,
-        expires_at=now,
-        password_change_due=False,
-        csrf_token=secrets.token_urlsafe(16),  # never used: the checker takes no requests
-    )
+    return automatic_reader(CHECKER, department, "一窗通办自动核验 (automatic check)", now)
 
 
 @dataclass(frozen=True, slots=True)

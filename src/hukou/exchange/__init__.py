@@ -26,7 +26,7 @@ from hukou.exchange.agreements import (
 from hukou.exchange.catalog import Catalog, CatalogError, FieldItem, Purpose, Share, load_catalog
 from hukou.exchange.masking import Mask, apply_mask
 from hukou.exchange.policy import Agreement, Decision, Denial, decide
-from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
+from hukou.exchange.service import Exchange, PersonView, ReadRefusedError, automatic_reader
 
 __all__ = [
     "Agreement",
@@ -46,6 +46,7 @@ __all__ = [
     "agreements_for",
     "apply_mask",
     "approve",
+    "automatic_reader",
     "consent_in_force",
     "decide",
     "give_consent",

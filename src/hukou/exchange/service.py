@@ -14,9 +14,11 @@ and write one entry per person, so each resident sees every read of their data.
 from __future__ import annotations
 
 import datetime
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Final
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,7 @@ __all__ = [
     "Exchange",
     "PersonView",
     "ReadRefusedError",
+    "automatic_reader",
 ]
 
 SELF_ACCESS = "self_access"
@@ -334,3 +337,29 @@ class Exchange:
             found.view(values, seq, clear=set(), unmask_refused=False)
             for found, values, seq in zip(reads, shown, seqs, strict=True)
         ]
+
+
+_AUTOMATIC_PERMISSIONS: Final = frozenset({Permission.PERSON_READ, Permission.PERSON_UNMASK})
+
+
+def automatic_reader(
+    actor: str, department: str, display_name: str, now: datetime.datetime
+) -> ActiveSession:
+    """A department's automatic check (``actor`` such as ``system:casework``): it reads and
+    unmasks what it judges under the department's agreements, and can do nothing else.
+    Never a person's login: its reads name it in the ledger."""
+    return ActiveSession(
+        session_key="-",
+        user_id=actor,
+        username=actor,
+        display_name=display_name,
+        kind=AccountKind.STAFF,
+        department_code=department,
+        person_id=None,
+        roles=frozenset(),
+        permissions=_AUTOMATIC_PERMISSIONS,
+        created_at=now,
+        expires_at=now,
+        password_change_due=False,
+        csrf_token=secrets.token_urlsafe(16),  # never used: it takes no requests
+    )

@@ -3,7 +3,9 @@
 ``policies`` lists the shipped policies by category; ``check FILE...`` validates policy files
 (every problem as ``file:line: key: message``, exit 1); ``scenarios`` runs the worked examples;
 ``score`` ranks a synthetic city's applicants against the quota; ``explain`` gives one
-applicant's lines; ``simulate --set INDICATOR.PARAMETER=VALUE --from DATE`` compares a reform.
+applicant's lines; ``simulate --set INDICATOR.PARAMETER=VALUE --from DATE`` compares a
+reform; ``compare`` puts policies side by side by category; ``portable`` scores a pool under
+another city's policy with its region's recognition.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from hukou.points.applicants import read_synthetic
 from hukou.points.engine import rank, score_frame
 from hukou.points.explain import explain
 from hukou.points.policy import Policy, load_policies, load_policy
+from hukou.points.recognition import (
+    compare_categories,
+    elsewhere_column,
+    load_regions,
+    portable,
+)
 from hukou.points.reform import ReformError, compare, reformed
 from hukou.points.scenarios import check, load_scenarios, scenario_files
 from hukou.yamldoc import DocumentError
@@ -283,3 +291,75 @@ def simulate(  # noqa: PLR0917 (one option per parameter, as typer reads them)
             f"  → {'█' * round(20 * new_count / widest):<20} {new_count:>6}",
             markup=False,
         )
+
+
+@points_app.command("compare")
+def compare_policies(
+    codes: Annotated[list[str], typer.Option("--policy", help="two or more policy codes")],
+    city: CityOption,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The same applicants under several policies, side by side by category."""
+    chosen = [_policy(code) for code in dict.fromkeys(codes)]
+    if len(chosen) < 2:
+        errors.print("--policy: name two policies to compare")
+        raise typer.Exit(2)
+    table_data = compare_categories(chosen, _applicants(city))
+    if as_json:
+        sys.stdout.write(json.dumps(table_data, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="by category (类别): average points and share of the total")
+    table.add_column("类别")
+    for policy in chosen:
+        table.add_column(policy.code)
+    for category, row in table_data.items():
+        table.add_row(
+            category,
+            *(f"{row[p.code]['mean']:.2f} ({row[p.code]['share']:.0%})" for p in chosen),
+        )
+    console.print(table)
+
+
+@points_app.command("portable")
+def portable_score(
+    region_code: Annotated[str, typer.Option("--region", help="region code")],
+    target: Annotated[str, typer.Option("--to", help="the city whose policy scores")],
+    earned_in: Annotated[str, typer.Option(help="the city the pool's months were earned in")],
+    city: CityOption,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """The pool moving to ``--to``: scores without and with the region's recognition."""
+    regions = load_regions()
+    if region_code not in regions:
+        errors.print(f"--region: one of {', '.join(sorted(regions))}")
+        raise typer.Exit(2)
+    region = regions[region_code]
+    if target not in region.recognises or earned_in not in region.cities:
+        errors.print(f"{region.code} recognises nothing from {earned_in} in {target}")
+        raise typer.Exit(2)
+    policy = _policy(target)
+    pool = _applicants(city)
+    moved = pool.with_columns(
+        pl.col("insured_months").alias(elsewhere_column("insured_months", earned_in)),
+        pl.lit(0, dtype=pl.Int64).alias("insured_months"),
+    )
+    without = score_frame(policy, moved)
+    with_region = score_frame(policy, portable(region, target, moved))
+    payload = {
+        "region": region.code,
+        "to": target,
+        "earned_in": earned_in,
+        "applicants": pool.height,
+        "qualified_without": int(without.get_column("qualified").sum()),
+        "qualified_with": int(with_region.get_column("qualified").sum()),
+        "mean_score_without": int(without.get_column("score").sum()) / max(pool.height, 1) / 100,
+        "mean_score_with": int(with_region.get_column("score").sum()) / max(pool.height, 1) / 100,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(
+        f"{pool.height:,} applicants from {earned_in} scored by {policy.name}: "
+        f"{payload['qualified_without']:,} pass without recognition, "
+        f"{payload['qualified_with']:,} with {region.name}"
+    )
