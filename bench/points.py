@@ -29,58 +29,13 @@ from openfisca_core.simulations import SimulationBuilder
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 from openfisca_core.variables import Variable
 
+from hukou.points.applicants import pool_arrays, pool_frame
 from hukou.points.engine import rank, score_frame
 from hukou.points.explain import explain
 from hukou.points.policy import load_policies
 
 APPLIED = datetime.date(2022, 5, 10)
 QUOTA = 6006
-EDUCATION = ["", "associate", "bachelor_degree", "master", "doctor"]
-
-
-def applicants(count: int, seed: int = 20220510) -> dict[str, np.ndarray]:
-    """A list year's applicants: plausible Beijing attributes, fixed seed."""
-    rng = np.random.default_rng(seed)
-    insured = rng.integers(60, 300, count)
-    owned = np.where(rng.random(count) < 0.3, rng.integers(0, 200, count), 0)
-    born = np.datetime64("1965-01-01") + rng.integers(0, 30 * 365, count).astype("timedelta64[D]")
-    return {
-        "birth_date": born.astype("datetime64[D]"),
-        "male": rng.random(count) < 0.55,
-        "insured_months": insured,
-        "insured_months_continuous": insured - rng.integers(0, 30, count),
-        "owned_months": owned,
-        "rented_months": rng.integers(0, 240, count),
-        "education": rng.choice(5, count, p=[0.1, 0.2, 0.45, 0.2, 0.05]),
-        "study_overlap_months": np.where(rng.random(count) < 0.1, rng.integers(0, 48, count), 0),
-        "outer_both_months": np.where(rng.random(count) < 0.2, rng.integers(0, 60, count), 0),
-        "outer_one_months": np.where(rng.random(count) < 0.2, rng.integers(0, 60, count), 0),
-        "innovation_major": rng.random(count) < 0.002,
-        "innovation_medium": rng.random(count) < 0.01,
-        "innovation_minor": rng.random(count) < 0.03,
-        "tax_qualifying_years": rng.integers(0, 4, count),
-        "honours": rng.random(count) < 0.001,
-        "tax_violations": (rng.random(count) < 0.005).astype(np.int64),
-        "detentions": (rng.random(count) < 0.002).astype(np.int64),
-        "residence_permit": rng.random(count) < 0.98,
-        "criminal_record": rng.random(count) < 0.003,
-    }
-
-
-def _frame(data: dict[str, np.ndarray]) -> pl.DataFrame:
-    count = len(data["insured_months"])
-    columns: dict[str, Any] = {
-        k: v for k, v in data.items() if k not in ("male", "education", "birth_date")
-    }
-    return pl.DataFrame(
-        {
-            **columns,
-            "application_date": pl.Series([APPLIED] * count, dtype=pl.Date),
-            "birth_date": pl.Series(data["birth_date"]).cast(pl.Date),
-            "sex": np.where(data["male"], "M", "F"),
-            "education": np.array(EDUCATION, dtype=object)[data["education"]],
-        }
-    ).with_columns(pl.col("education").replace("", None))
 
 
 # --------------------------------------------------------------------------- (b) NumPy
@@ -373,8 +328,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     policy = load_policies()["beijing"]
-    data = applicants(args.applicants)
-    frame = _frame(data)
+    data = pool_arrays(args.applicants)
+    frame = pool_frame(data, APPLIED)
 
     def ours() -> tuple[pl.DataFrame, Any]:
         return rank(score_frame(policy, frame), QUOTA)

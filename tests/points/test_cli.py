@@ -173,3 +173,23 @@ def test_compare_and_portable_on_the_city(city: Path) -> None:
     )
     assert refused.exit_code == 2
     assert "recognises nothing" in refused.stderr
+
+
+def test_the_issue_s_reform_runs_on_a_made_up_pool() -> None:
+    result = _points(
+        "simulate",
+        "--set",
+        "education.master=28",
+        "--from",
+        "2026-01-01",
+        "--pool",
+        "20000",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["changes"] == {"education.master": "28"}
+    # Masters gain two points, nobody loses any: the cutoff cannot fall.
+    assert report["after"]["cutoff"] >= report["before"]["cutoff"]
+    assert report["categories"]["教育"]["after"] >= report["categories"]["教育"]["before"]
+    assert report["before"]["admitted"] >= 6006  # the latest Beijing quota, ties included

@@ -11,12 +11,22 @@ is the next step (issue 7).
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import polars as pl
 
-__all__ = ["EDUCATION_BY_GBT4658", "TAX_QUALIFYING_YEARLY", "from_synthetic", "read_synthetic"]
+__all__ = [
+    "EDUCATION_BY_GBT4658",
+    "EDUCATION_LEVELS",
+    "TAX_QUALIFYING_YEARLY",
+    "from_synthetic",
+    "pool_arrays",
+    "pool_frame",
+    "read_synthetic",
+]
 
 EDUCATION_BY_GBT4658: Final = {
     "11": "doctor",  # 博士研究生
@@ -97,4 +107,60 @@ def from_synthetic(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("false_declaration").cast(pl.Int64).alias("false_documents"),
         "criminal_record",
         pl.lit(value=True).alias("residence_permit"),  # the pool is of permit holders
+    )
+
+
+EDUCATION_LEVELS: Final = (None, "associate", "bachelor_degree", "master", "doctor")
+"""Education codes of :func:`pool_arrays` (0 none … 4 doctor) as policy values."""
+
+
+def pool_arrays(count: int, seed: int = 20220510) -> dict[str, np.ndarray]:
+    """A list year's worth of made-up applicants with Beijing's attributes, as arrays.
+
+    For reform simulations without a city at hand and for the benchmark: plausible
+    spreads (insurance 5 to 25 years, three in ten owning, a few honours and records),
+    the same for a given seed. ``education`` is an index into :data:`EDUCATION_LEVELS`;
+    ``male`` a flag.
+    """
+    rng = np.random.default_rng(seed)
+    insured = rng.integers(60, 300, count)
+    owned = np.where(rng.random(count) < 0.3, rng.integers(0, 200, count), 0)
+    born = np.datetime64("1965-01-01") + rng.integers(0, 30 * 365, count).astype("timedelta64[D]")
+    return {
+        "birth_date": born.astype("datetime64[D]"),
+        "male": rng.random(count) < 0.55,
+        "insured_months": insured,
+        "insured_months_continuous": insured - rng.integers(0, 30, count),
+        "owned_months": owned,
+        "rented_months": rng.integers(0, 240, count),
+        "education": rng.choice(5, count, p=[0.1, 0.2, 0.45, 0.2, 0.05]),
+        "study_overlap_months": np.where(rng.random(count) < 0.1, rng.integers(0, 48, count), 0),
+        "outer_both_months": np.where(rng.random(count) < 0.2, rng.integers(0, 60, count), 0),
+        "outer_one_months": np.where(rng.random(count) < 0.2, rng.integers(0, 60, count), 0),
+        "innovation_major": rng.random(count) < 0.002,
+        "innovation_medium": rng.random(count) < 0.01,
+        "innovation_minor": rng.random(count) < 0.03,
+        "tax_qualifying_years": rng.integers(0, 4, count),
+        "honours": rng.random(count) < 0.001,
+        "tax_violations": (rng.random(count) < 0.005).astype(np.int64),
+        "detentions": (rng.random(count) < 0.002).astype(np.int64),
+        "residence_permit": rng.random(count) < 0.98,
+        "criminal_record": rng.random(count) < 0.003,
+    }
+
+
+def pool_frame(arrays: dict[str, np.ndarray], applied: datetime.date) -> pl.DataFrame:
+    """:func:`pool_arrays` as an applicant table applying on ``applied``."""
+    count = len(arrays["insured_months"])
+    plain = {k: v for k, v in arrays.items() if k not in ("male", "education", "birth_date")}
+    levels = np.array(EDUCATION_LEVELS, dtype=object)
+    return pl.DataFrame(
+        {
+            "applicant_id": [f"SIM{i:07d}" for i in range(1, count + 1)],
+            **plain,
+            "application_date": pl.Series([applied] * count, dtype=pl.Date),
+            "birth_date": pl.Series(arrays["birth_date"]).cast(pl.Date),
+            "sex": np.where(arrays["male"], "M", "F"),
+            "education": pl.Series(levels[arrays["education"]].tolist(), dtype=pl.String),
+        }
     )

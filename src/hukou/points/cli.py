@@ -22,7 +22,7 @@ import typer
 from rich.table import Table
 
 from hukou.clikit import console, errors
-from hukou.points.applicants import read_synthetic
+from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
 from hukou.points.engine import rank, score_frame
 from hukou.points.explain import explain
 from hukou.points.policy import Policy, load_policies, load_policy
@@ -230,8 +230,6 @@ def explain_one(
 
 @points_app.command("simulate")
 def simulate(  # noqa: PLR0917 (one option per parameter, as typer reads them)
-    policy_code: PolicyOption,
-    city: CityOption,
     changes: Annotated[
         list[str],
         typer.Option("--set", help="INDICATOR.PARAMETER=VALUE, e.g. education.master=28"),
@@ -239,6 +237,14 @@ def simulate(  # noqa: PLR0917 (one option per parameter, as typer reads them)
     starting: Annotated[
         datetime.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="first day")
     ],
+    policy_code: Annotated[str, typer.Option("--policy", help="policy code")] = "beijing",
+    city: Annotated[
+        Path | None,
+        typer.Option(help="a synthetic city folder (its points pool); default: a made-up pool"),
+    ] = None,
+    pool: Annotated[
+        int, typer.Option(min=1, help="applicants in the made-up pool (no --city)")
+    ] = 100_000,
     quota: Annotated[int | None, typer.Option(min=0, help="places before the reform")] = None,
     new_quota: Annotated[int | None, typer.Option(min=0, help="places after it")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
@@ -253,18 +259,18 @@ def simulate(  # noqa: PLR0917 (one option per parameter, as typer reads them)
             errors.print(f"--set {change}: write INDICATOR.PARAMETER=VALUE")
             raise typer.Exit(2)
         parsed[target] = value
-    places = quota if quota is not None else policy.quota(day.year) or policy.quota(2022)
+    latest = max(policy.quotas, key=lambda q: q.year).places if policy.quotas else None
+    places = quota if quota is not None else policy.quota(day.year) or latest
     if places is None:
-        errors.print("give --quota")
+        errors.print(f"{policy.code} has no quota: give --quota")
         raise typer.Exit(2)
     try:
         after = reformed(policy, parsed, starting=day)
     except (ReformError, ValueError) as error:
         errors.print(str(error).splitlines()[0], markup=False)
         raise typer.Exit(2) from None
-    report = compare(
-        policy, after, _applicants(city), starting=day, quota=places, quota_after=new_quota
-    )
+    applicants = _applicants(city) if city is not None else pool_frame(pool_arrays(pool), day)
+    report = compare(policy, after, applicants, starting=day, quota=places, quota_after=new_quota)
     payload = {"policy": policy.code, "from": day.isoformat(), "changes": parsed} | report.as_json()
     if as_json:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
