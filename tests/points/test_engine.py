@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hukou.points.engine import indicator_column, rank, score_frame
 from hukou.points.explain import explain
 from hukou.points.policy import Policy, load_policies, load_policy, policy_files
+from hukou.points.reform import ReformError, reformed
 from hukou.yamldoc import DocumentError, parse_document
 
 POLICIES = load_policies()
@@ -197,3 +198,23 @@ def test_a_positive_deduction_and_a_version_before_the_policy_are_refused(
     line = problems["indicators.detentions.versions.0.points"].line
     assert line is not None
     assert "points: 30" in broken.splitlines()[line - 1]
+
+
+def test_two_changes_to_one_indicator_both_apply() -> None:
+    policy = reformed(
+        POLICIES["beijing"],
+        {"age.at_pivot": "30", "age.max_points": "30", "education.master": "28"},
+        starting=datetime.date(2026, 1, 1),
+    )
+    young = {
+        "application_date": datetime.date(2026, 3, 1),
+        "birth_date": datetime.date(1990, 1, 1),
+        "education": "master",
+    }
+    lines = {line.indicator: line for line in explain(policy, young).lines}
+    assert lines["age"].points == 30  # both changes, not the last one alone
+    assert lines["education"].points == 28
+    before = {**young, "application_date": datetime.date(2025, 12, 31)}
+    assert {line.indicator: line.points for line in explain(policy, before).lines}["age"] == 20
+    with pytest.raises(ReformError):
+        reformed(POLICIES["beijing"], {"age.nothing": "1"}, starting=datetime.date(2026, 1, 1))

@@ -9,6 +9,7 @@ no longer admitted, the admitted's average points by category, and the score dis
 
 from __future__ import annotations
 
+import copy
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,29 +45,27 @@ def reformed(policy: Policy, changes: Mapping[str, str], *, starting: datetime.d
         name, _, key = target.partition(".")
         if name not in policy.indicators or not key:
             raise ReformError(f"{target}: write INDICATOR.PARAMETER, e.g. education.master")
-        indicator = policy.indicators[name]
-        base = indicator.version_on(starting) or indicator.versions[0]
-        version = base.model_dump(by_alias=True)
+        versions = document["indicators"][name]["versions"]
+        # The version in force on the first day, as the changes before this one left it.
+        in_force = [v for v in versions if v["from"] <= starting] or versions[:1]
+        version = copy.deepcopy(in_force[-1])
         version["from"] = starting
         value = _number(text, target)
         head, _, rest = key.partition(".")
-        if rest and version.get("tables") and head in version["tables"]:
-            version["tables"][head][rest] = value
-        elif not rest and head in Version.model_fields and head not in (*_MAPS, "tables", "from_"):
+        if rest:
+            table = (version.get("tables") or {}).get(head)
+            if table is None:
+                raise ReformError(f"{target}: {name} has no table {head!r}")
+            table[rest] = value
+        elif head in Version.model_fields and head not in (*_MAPS, "tables", "from_"):
             version[head] = value
         else:
-            mapping = next(
-                (
-                    version[m]
-                    for m in _MAPS
-                    if isinstance(version.get(m), dict) and head in version[m]
-                ),
-                None,
-            )
-            if mapping is None or rest:
+            found = [version[m] for m in _MAPS if isinstance(version.get(m), dict)]
+            mapping = next((m for m in found if head in m), None)
+            if mapping is None:
                 raise ReformError(f"{target}: {name} has no parameter {key!r}")
             mapping[head] = value
-        kept = [v for v in document["indicators"][name]["versions"] if v["from"] < starting]
+        kept = [v for v in versions if v["from"] < starting]
         document["indicators"][name]["versions"] = [*kept, version]
     return Policy.model_validate(document)
 
