@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from hukou.accounts import ActiveSession, Permission, current_session
 from hukou.audit.entry import EntryError
-from hukou.casework.catalog import Catalog, Channel, Service, load_catalog
+from hukou.casework.catalog import Catalog, Channel, Material, Service, load_catalog
 from hukou.casework.lifecycle import StepRefusedError, TaskState
 from hukou.casework.model import CaseRow, CaseTask
 from hukou.casework.rating import REASONS, RatingError, rate
@@ -344,10 +344,12 @@ _STEP_ERRORS: Final = (
 )
 
 
-def _unknown_materials(service: Service, codes: Sequence[str]) -> None:
-    known = {f.material.code for f in service.facts.values() if f.material is not None}
-    if not set(codes) <= known:
-        raise HTTPException(422, "supplied: a code that is not a material of this service")
+def _materials(service: Service, codes: Sequence[str], key: str) -> list[Material]:
+    """The service's materials named by ``codes``; 422 if one is not the service's."""
+    known = {f.material.code: f.material for f in service.facts.values() if f.material is not None}
+    if not set(codes) <= set(known):
+        raise HTTPException(422, f"{key}: a code that is not a material of this service")
+    return [known[code] for code in dict.fromkeys(codes)]
 
 
 def _view(db: Session, case_id: str, department: str | None = None) -> CaseOut:
@@ -410,7 +412,7 @@ def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
     actor.require(Permission.CASE_FILE)
     department = _staff_department(actor)
     service = _service(request, body.service)
-    _unknown_materials(service, body.supplied)
+    _materials(service, body.supplied, "supplied")
     filing = Filing(
         service=service,
         channel=Channel(body.channel),
@@ -541,9 +543,7 @@ def decide_task(
             case = db.get(CaseRow, task.case_id)
             assert case is not None  # a task's case exists (foreign key)
             service = _service(request, case.service)
-            _unknown_materials(service, body.materials)
-            asked = [f.material for f in service.facts.values() if f.material is not None]
-            materials = [m for m in asked if m.code in set(body.materials)]
+            materials = _materials(service, body.materials, "materials")
             if body.action == "material_requested" and not materials:
                 raise HTTPException(422, "materials: name what the resident must supply")
             act_on_task(
@@ -580,7 +580,7 @@ def apply_online(request: Request, body: ApplyIn, actor: Actor) -> CaseOut:
     if actor.person_id is None:
         raise HTTPException(403, "only a resident applies online")
     service = _service(request, body.service)
-    _unknown_materials(service, body.supplied)
+    _materials(service, body.supplied, "supplied")
     subject = body.subject_id or actor.person_id
     try:
         with session_scope(request.app.state.engine) as db:
@@ -689,7 +689,7 @@ def _supply(
                 case = _own_case(db, case_id, actor)
                 department = "resident"
             service = _service(request, case.service)
-            _unknown_materials(service, body.supplied)
+            _materials(service, body.supplied, "supplied")
             now = _now()
             judgement = _casework(request).judge(
                 db,
