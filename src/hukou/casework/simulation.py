@@ -33,7 +33,7 @@ import datetime
 import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Final
 
 from pydantic import Field
@@ -173,14 +173,10 @@ class YearReport:
                 and self.median_workdays <= TARGETS["median_workdays"],
                 "zero_visit_share_met": self.zero_visit_share >= TARGETS["zero_visit_share"],
             },
-            "services": {code: vars_of(figures) for code, figures in self.services.items()},
-            "departments": {code: vars_of(figures) for code, figures in self.departments.items()},
+            "services": {code: asdict(figures) for code, figures in self.services.items()},
+            "departments": {code: asdict(figures) for code, figures in self.departments.items()},
             "backlog": list(self.backlog),
         }
-
-
-def vars_of(figures: ServiceFigures | DepartmentFigures) -> dict[str, object]:
-    return {name: getattr(figures, name) for name in figures.__slots__}
 
 
 class _Axis:
