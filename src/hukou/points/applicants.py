@@ -113,6 +113,9 @@ def from_synthetic(raw: pl.DataFrame) -> pl.DataFrame:
 EDUCATION_LEVELS: Final = (None, "associate", "bachelor_degree", "master", "doctor")
 """Education codes of :func:`pool_arrays` (0 none … 4 doctor) as policy values."""
 
+EDUCATION: Final = pl.Enum([level for level in EDUCATION_LEVELS if level is not None])
+"""The degrees as a Polars code list (the engine looks an ``Enum`` up by its code)."""
+
 
 def pool_arrays(count: int, seed: int = 20220510) -> dict[str, np.ndarray]:
     """A list year's worth of made-up applicants with Beijing's attributes, as arrays.
@@ -160,7 +163,7 @@ def pool_frame(arrays: dict[str, np.ndarray], applied: datetime.date) -> pl.Data
             **plain,
             "application_date": pl.Series([applied] * count, dtype=pl.Date),
             "birth_date": pl.Series(arrays["birth_date"]).cast(pl.Date),
-            "sex": np.where(arrays["male"], "M", "F"),
-            "education": pl.Series(levels[arrays["education"]].tolist(), dtype=pl.String),
+            "sex": pl.Series(np.where(arrays["male"], "M", "F"), dtype=pl.Enum(["M", "F"])),
+            "education": pl.Series(levels[arrays["education"]].tolist(), dtype=EDUCATION),
         }
     )

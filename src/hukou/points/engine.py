@@ -13,7 +13,7 @@ below zero count as zero.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,8 +22,6 @@ import polars as pl
 from hukou.points.policy import UNITS_PER_POINT, Indicator, Policy, Version
 
 __all__ = ["Ranking", "indicator_column", "rank", "score_frame"]
-
-_BIG = 10**9
 
 
 def indicator_column(name: str) -> str:
@@ -35,26 +33,71 @@ def _units(points: Decimal) -> int:
     return int(points * UNITS_PER_POINT)
 
 
-def _count(frame: pl.DataFrame, name: str | None) -> pl.Expr:
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """The applicant table and what is already known of its count columns.
+
+    Reading a count as the rules do (absent or below zero: 0) costs a pass over a million
+    values per use; a column of Int64 without nulls or negatives, found once per table, is
+    read as it is.
+    """
+
+    frame: pl.DataFrame
+    plain_counts: frozenset[str]
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, policy: Policy) -> _Table:
+        candidates = [
+            name
+            for name in policy.attributes()
+            if frame.schema.get(name) == pl.Int64 and frame.get_column(name).null_count() == 0
+        ]
+        lowest = (
+            frame.select(pl.col(name).min() for name in candidates).row(0) if candidates else ()
+        )
+        plain = {
+            name for name, low in zip(candidates, lowest, strict=True) if low is None or low >= 0
+        }
+        return cls(frame, frozenset(plain))
+
+    @property
+    def columns(self) -> list[str]:
+        return self.frame.columns
+
+    @property
+    def schema(self) -> pl.Schema:
+        return self.frame.schema
+
+
+def _count(frame: _Table, name: str | None) -> pl.Expr:
     if name is None or name not in frame.columns:
         return pl.lit(0, dtype=pl.Int64)
+    if name in frame.plain_counts:
+        return pl.col(name)
     return pl.col(name).cast(pl.Int64).fill_null(0).clip(lower_bound=0)
 
 
-def _flag(frame: pl.DataFrame, name: str) -> pl.Expr:
+def _flag(frame: _Table, name: str) -> pl.Expr:
     if name not in frame.columns:
         return pl.lit(value=False)
     return pl.col(name).cast(pl.Boolean).fill_null(value=False)
 
 
-def _lookup(frame: pl.DataFrame, name: str | None, table: Mapping[str, int]) -> pl.Expr:
+def _lookup(frame: _Table, name: str | None, table: Mapping[str, int]) -> pl.Expr:
     """Units by an attribute's value (absent or unlisted: 0).
 
-    A policy's tables are short (four degrees, five titles): a chain of equality tests
-    is several times faster on a million strings than a hashed ``replace``.
+    A code list held as a Polars ``Enum`` (as :func:`hukou.points.applicants.pool_frame`
+    holds degrees and sex) is looked up by its physical code in a table per category, one
+    gather. Strings: a policy's tables are short (four degrees, five titles), and a chain
+    of equality tests is several times faster on a million strings than a hashed
+    ``replace``.
     """
     if name is None or name not in frame.columns:
         return pl.lit(0, dtype=pl.Int64)
+    dtype = frame.schema[name]
+    if isinstance(dtype, pl.Enum):
+        by_code = pl.Series([table.get(c, 0) for c in dtype.categories], dtype=pl.Int64)
+        return pl.lit(by_code).gather(pl.col(name).to_physical()).fill_null(0)
     column = pl.col(name).cast(pl.String)
     if len(table) > _SHORT_TABLE:
         return column.replace_strict(dict(table), default=0, return_dtype=pl.Int64).fill_null(0)
@@ -74,9 +117,7 @@ def _capped(units: pl.Expr, cap: Decimal | None) -> pl.Expr:
     return pl.min_horizontal(units, limit) if limit >= 0 else pl.max_horizontal(units, limit)
 
 
-def _version_units(
-    frame: pl.DataFrame, indicator: Indicator, version: Version, age: pl.Expr
-) -> pl.Expr:
+def _version_units(frame: _Table, indicator: Indicator, version: Version, ages: _Ages) -> pl.Expr:
     kind = indicator.kind
     if kind == "per_period":
         assert version.rate is not None
@@ -90,13 +131,21 @@ def _version_units(
         return _capped(months * per_month, version.cap_points)
     if kind == "tiered_periods":
         assert version.tiers is not None
-        remaining = _count(frame, indicator.cap_by) if indicator.cap_by else pl.lit(_BIG)
-        total: pl.Expr = pl.lit(0, dtype=pl.Int64)
-        for name, rate in version.tiers.items():
-            counted = pl.min_horizontal(_count(frame, name), remaining)
-            total = total + counted * int(rate * UNITS_PER_POINT / 12)
-            remaining = remaining - counted
-        return _capped(total, version.cap_points)
+        # Without a cap every tier counts whole; with one, each takes what is left.
+        remaining = _count(frame, indicator.cap_by) if indicator.cap_by else None
+        total: pl.Expr | None = None
+        tiers = list(version.tiers.items())
+        for index, (name, rate) in enumerate(tiers):
+            counted = _count(frame, name)
+            if remaining is not None:
+                counted = pl.min_horizontal(counted, remaining)
+                if index + 1 < len(tiers):
+                    remaining = remaining - counted
+            term = counted * int(rate * UNITS_PER_POINT / 12)
+            total = term if total is None else total + term
+        return _capped(
+            total if total is not None else pl.lit(0, dtype=pl.Int64), version.cap_points
+        )
     if kind == "table":
         assert version.table is not None
         return _lookup(frame, indicator.input, {k: _units(v) for k, v in version.table.items()})
@@ -108,7 +157,7 @@ def _version_units(
             options.append(_lookup(frame, name, {k: _units(v) for k, v in table.items()}))
         return pl.max_horizontal(options)
     if kind == "age":
-        return _age_units(version, age)
+        return ages.of(lambda age: _age_units(version, age))
     if kind == "per_event":
         assert version.points is not None
         return _capped(_count(frame, indicator.input) * _units(version.points), version.cap_points)
@@ -162,10 +211,79 @@ def _age(policy: Policy, dates: tuple[datetime.date | None, datetime.date | None
     return (year - born.dt.year() - before_birthday.cast(pl.Int32)).cast(pl.Int32)
 
 
+_TABLE_SPAN_DAYS = 200 * 366
+
+
+@dataclass(frozen=True, slots=True)
+class _Ages:
+    """How each row's age is found: from its own dates, or by birth day from a table.
+
+    Taking year, month and day out of a million dates costs more than a whole indicator;
+    a list year's table counts age on one day (1 January of the year before, or one
+    application date), so :func:`_age` is then evaluated once per day between the
+    earliest and latest birth, and each row takes its age (and its age points, see
+    :meth:`of`) by the day's offset.
+    """
+
+    by_day: pl.DataFrame | None
+    """One row per day from the earliest birth on, with its ``age``; ``None``: per row."""
+    offset: int
+
+    @classmethod
+    def of_table(
+        cls,
+        policy: Policy,
+        frame: pl.DataFrame,
+        dates: tuple[datetime.date | None, datetime.date | None],
+    ) -> _Ages:
+        first, last = dates
+        one_day = (
+            policy.age_counted_on == "january_first_previous_year"
+            and first is not None
+            and last is not None
+            and first.year == last.year
+        ) or (
+            first is not None
+            and first == last
+            and frame.get_column("application_date").null_count() == 0
+        )
+        born = frame.get_column("birth_date")
+        earliest, latest = born.min(), born.max()
+        if (
+            not one_day
+            or not isinstance(earliest, datetime.date)
+            or not isinstance(latest, datetime.date)
+            or (latest - earliest).days > _TABLE_SPAN_DAYS
+        ):
+            return cls(None, 0)
+        days = pl.date_range(earliest, latest, eager=True)
+        by_day = pl.DataFrame(
+            {"birth_date": days, "application_date": pl.repeat(first, len(days), eager=True)}
+        ).select(_age(policy, dates).alias("age"))
+        return cls(by_day, (earliest - datetime.date(1970, 1, 1)).days)
+
+    def column(
+        self, policy: Policy, dates: tuple[datetime.date | None, datetime.date | None]
+    ) -> pl.Expr:
+        """The ``age`` column."""
+        if self.by_day is None:
+            return _age(policy, dates)
+        return self._by_day(self.by_day.get_column("age"))
+
+    def of(self, per_age: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+        """``per_age(age)`` of each row (evaluated per day of the table when there is one)."""
+        if self.by_day is None:
+            return per_age(pl.col("age"))
+        return self._by_day(self.by_day.select(per_age(pl.col("age"))).to_series())
+
+    def _by_day(self, values: pl.Series) -> pl.Expr:
+        return pl.lit(values).gather(pl.col("birth_date").to_physical() - self.offset)
+
+
 def _indicator(
-    frame: pl.DataFrame,
+    frame: _Table,
     indicator: Indicator,
-    age: pl.Expr,
+    ages: _Ages,
     dates: tuple[datetime.date | None, datetime.date | None],
 ) -> pl.Expr:
     """Units of ``indicator`` with the version in force on each row's application date.
@@ -188,18 +306,18 @@ def _indicator(
     if not versions:
         return pl.lit(0, dtype=pl.Int64)
     if len(versions) == 1 and first is not None and versions[0].from_ <= first:
-        return _version_units(frame, indicator, versions[0], age).cast(pl.Int64)
+        return _version_units(frame, indicator, versions[0], ages).cast(pl.Int64)
     chosen: pl.Expr = pl.lit(0, dtype=pl.Int64)
     for version in versions:  # oldest first: a later version overrides
         chosen = (
             pl.when(pl.col("application_date") >= version.from_)
-            .then(_version_units(frame, indicator, version, age))
+            .then(_version_units(frame, indicator, version, ages))
             .otherwise(chosen)
         )
     return chosen.cast(pl.Int64)
 
 
-def _qualified(frame: pl.DataFrame, policy: Policy) -> pl.Expr:
+def _qualified(frame: _Table, policy: Policy) -> pl.Expr:
     held: pl.Expr = pl.lit(value=True)
     for condition in policy.qualification:
         if condition.equals is not None:
@@ -230,7 +348,7 @@ def score_frame(policy: Policy, applicants: pl.DataFrame) -> pl.DataFrame:
         first if isinstance(first, datetime.date) else None,
         last if isinstance(last, datetime.date) else None,
     )
-    age = pl.col("age")
+    ages = _Ages.of_table(policy, applicants, dates)
     columns = [indicator_column(name) for name in policy.indicators]
     power = {0: 1, 1: 10, 2: 100}[policy.rounding.decimals]
     step = UNITS_PER_POINT // power
@@ -239,14 +357,15 @@ def score_frame(policy: Policy, applicants: pl.DataFrame) -> pl.DataFrame:
     rounded = (
         (magnitude + step // 2) // step if policy.rounding.mode == "half_up" else magnitude // step
     )
-    qualified = _qualified(applicants, policy)
+    table = _Table.of(applicants, policy)
+    qualified = _qualified(table, policy)
     if policy.pass_mark is not None:
         qualified = qualified & (pl.col("score") >= int(policy.pass_mark * power))
     return (
         applicants.lazy()
-        .with_columns(_age(policy, dates).alias("age"))
+        .with_columns(ages.column(policy, dates).alias("age"))
         .with_columns(
-            _indicator(applicants, indicator, age, dates).alias(column)
+            _indicator(table, indicator, ages, dates).alias(column)
             for column, indicator in zip(columns, policy.indicators.values(), strict=True)
         )
         .with_columns(
@@ -283,10 +402,16 @@ def rank(scored: pl.DataFrame, quota: int) -> tuple[pl.DataFrame, Ranking]:
             None, 0, 0, pool.len()
         )
     cutoff = int(pool.top_k(min(quota, pool.len())).min())  # type: ignore[arg-type]
-    admitted = (
-        scored.filter(held & (pl.col("score") >= cutoff))
+    # The admitted are few: their row numbers, then those rows (filtering every column
+    # of a million-row table by a mask costs several times more).
+    rows = (held & (scored.get_column("score") >= cutoff)).arg_true()
+    order = (
+        pl.DataFrame({"row": rows, "score": scored.get_column("score").gather(rows)})
         .sort("score", descending=True, maintain_order=True)
-        .with_columns(pl.col("score").rank(method="min", descending=True).alias("rank"))
+        .get_column("row")
+    )
+    admitted = scored[order].with_columns(
+        pl.col("score").rank(method="min", descending=True).alias("rank")
     )
     tied = int((admitted.get_column("score") == cutoff).sum())
     return admitted, Ranking(cutoff, admitted.height, tied, pool.len())
