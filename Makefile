@@ -10,19 +10,15 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 HUKOU := $(VENV)/bin/hukou
 
-.PHONY: help demo test install system-deps postgres lint format bench clean
+.PHONY: help demo test install assets system-deps postgres lint format bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-CITY := var/city
+demo: install assets ## set up the demo city, accounts and agreements; serve http://127.0.0.1:8000
+	$(HUKOU) demo
 
-demo: install ## set up and serve the console on http://127.0.0.1:8000 (SQLite, synthetic city)
-	$(HUKOU) db upgrade
-	@test -f $(CITY)/manifest.json || $(HUKOU) synth city --out $(CITY)
-	$(HUKOU) serve
-
-test: install system-deps postgres lint ## install what tests need and run the whole suite
+test: install assets system-deps postgres lint ## install what tests need and run the whole suite
 	$(VENV)/bin/python -m pytest
 
 $(UV):
@@ -34,6 +30,9 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	touch $@
 
 install: $(VENV)/.synced ## the Python environment, exactly as uv.lock pins it
+
+assets: ## the console's htmx and ECharts, from npm (package-lock.json) into its static folder
+	bash scripts/assets.sh
 
 system-deps: ## Debian packages for tests: Chromium, CJK fonts, PostgreSQL client
 	bash scripts/system-deps.sh
@@ -55,4 +54,4 @@ bench: install ## run the benchmarks (figures go to docs/benchmarks.md by hand)
 	$(VENV)/bin/python bench/synth.py
 
 clean: ## remove the environments and local data
-	rm -rf $(VENV) $(TOOLS) var test-results
+	rm -rf $(VENV) $(TOOLS) var test-results node_modules src/hukou/web/static/vendor

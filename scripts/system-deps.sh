@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages Hukou's tests and demo need: Chromium for the browser tests,
-# CJK fonts so Chinese renders on a bare machine, PostgreSQL client tools.
+# CJK fonts so Chinese renders on a bare machine, PostgreSQL client tools, npm for the
+# console's scripts (scripts/assets.sh).
 # Idempotent: installs only what is missing. Needs root (or sudo).
 set -euo pipefail
 
@@ -8,6 +9,7 @@ packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || packages+=(fonts-noto-cjk fontconfig)
 command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0

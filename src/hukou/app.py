@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import metadata
 from pathlib import Path
+from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
@@ -25,11 +26,13 @@ from starlette.responses import Response
 
 from hukou.accounts.errors import AccessError, NotAuthenticatedError
 from hukou.accounts.events import AccountEvent
+from hukou.accounts.pages import router as login_pages
 from hukou.accounts.routes import router as accounts_router
 from hukou.accounts.web import message_detail
 from hukou.audit import ledger
 from hukou.audit.entry import LedgerEntry, Outcome
 from hukou.audit.routes import router as audit_router
+from hukou.casework.pages import router as casework_pages
 from hukou.casework.routes import router as casework_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
@@ -39,8 +42,11 @@ from hukou.registry.push import router as registry_push_router
 from hukou.security import selftest
 from hukou.system.routes import router as system_router
 from hukou.web import STATIC_DIR, Translator, page_language, render
+from hukou.web.console import router as console_router
+from hukou.web.portal import router as portal_router
+from hukou.web.session import LoginRequired, login_url
 
-__all__ = ["create_app"]
+__all__ = ["account_event_to_ledger", "create_app", "run_server"]
 
 
 def _swagger_ui_dir() -> Path:
@@ -89,7 +95,7 @@ def _error_response(
     return render(request, "error.html", context, status_code=status_code)
 
 
-def _account_event_to_ledger(db: Session, event: AccountEvent) -> None:
+def account_event_to_ledger(db: Session, event: AccountEvent) -> None:
     """Logins, grants and lockouts are state changes: each is a ledger entry, in the
     same transaction as the change itself."""
     ledger.append(
@@ -106,6 +112,21 @@ def _account_event_to_ledger(db: Session, event: AccountEvent) -> None:
             )
         ],
     )
+
+
+_ROUTERS: Final = (
+    system_router,
+    registry_push_router,
+    audit_router,
+    accounts_router,
+    exchange_router,
+    casework_router,
+    login_pages,
+    console_router,
+    casework_pages,
+    portal_router,
+)
+"""Every capability's API routes, then the console's pages."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -144,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keyring = None
     # Built on first use by hukou.accounts.get_account_store (it needs the field keys).
     app.state.account_store = None
-    app.state.account_event_sink = _account_event_to_ledger
+    app.state.account_event_sink = account_event_to_ledger
     # The more specific mount first: Starlette routes to the first prefix that matches.
     app.mount("/static/swagger", StaticFiles(directory=_swagger_ui_dir()), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -159,12 +180,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    app.include_router(system_router)
-    app.include_router(registry_push_router)
-    app.include_router(audit_router)
-    app.include_router(accounts_router)
-    app.include_router(exchange_router)
-    app.include_router(casework_router)
+    for router in _ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(_request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(login_url(exc.next_path), status_code=303)
 
     @app.middleware("http")
     async def correlation(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -203,3 +224,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve the console and API until interrupted (``hukou serve``, ``hukou demo``)."""
+    import uvicorn  # noqa: PLC0415 (only the serving commands pay for it)
+
+    from hukou.clikit import console  # noqa: PLC0415
+
+    console.print(f"Hukou console: http://{host}:{port}/  (API docs: /api/docs)")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Each process builds its own app from the same environment (settings are read there).
+    uvicorn.run(
+        "hukou.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

@@ -18,6 +18,7 @@ from hukou.audit.cli import audit_app
 from hukou.casework.cli import casework_app
 from hukou.clikit import console, engine_or_exit, errors, run_guarded, settings_or_exit
 from hukou.db import current_revision, head_revision, upgrade
+from hukou.demo.cli import demo_app
 from hukou.holidays.cli import calendar_app
 from hukou.points.cli import points_app
 from hukou.registry.cli import ingest, registry_app
@@ -53,6 +54,7 @@ app.command("ingest")(ingest)
 app.add_typer(registry_app, name="registry")
 app.add_typer(points_app, name="points")
 app.add_typer(casework_app, name="casework")
+app.add_typer(demo_app, name="demo")
 
 
 @app.command()
@@ -71,25 +73,10 @@ def serve(
 ) -> None:
     """Serve the console and API (http://127.0.0.1:8000 by default)."""
     # Imported here so that quick commands (id check) do not pay for the web stack.
-    import uvicorn  # noqa: PLC0415
-
-    from hukou.app import create_app  # noqa: PLC0415
+    from hukou.app import run_server  # noqa: PLC0415
 
     settings = settings_or_exit()
-    bind_host, bind_port = host or settings.host, port or settings.port
-    console.print(f"Hukou console: http://{bind_host}:{bind_port}/  (API docs: /api/docs)")
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="info")
-        return
-    # Each process builds its own app from the same environment (settings are read there).
-    uvicorn.run(
-        "hukou.app:create_app",
-        factory=True,
-        host=bind_host,
-        port=bind_port,
-        workers=workers,
-        log_level="info",
-    )
+    run_server(settings, host or settings.host, port or settings.port, workers)
 
 
 @db_app.command("upgrade")

@@ -147,7 +147,7 @@ def test_login_sets_a_strict_http_only_cookie_and_returns_the_user(
     assert me.status_code == 200, me.text
     assert me.json()["user"]["id"] == account.id
     assert me.json()["csrf_token"] == body["csrf_token"]
-    assert me.json()["permissions"] == ["case.file", "case.read", "person.read"]
+    assert me.json()["permissions"] == ["case.file", "case.read", "insight.read", "person.read"]
 
 
 def test_the_cookie_is_secure_in_production(app: FastAPI, client: TestClient) -> None:

@@ -299,7 +299,12 @@ def test_login_gives_a_fresh_session_with_csrf(
     actor = session_for(accounts_engine, store, result.token)
     assert actor is not None
     assert actor.user_id == account.id
-    assert actor.permissions == {Permission.PERSON_READ, Permission.CASE_FILE, Permission.CASE_READ}
+    assert actor.permissions == {
+        Permission.PERSON_READ,
+        Permission.CASE_FILE,
+        Permission.CASE_READ,
+        Permission.INSIGHT_READ,
+    }
     assert actor.csrf_token == result.csrf_token
     actor.check_csrf(result.csrf_token)
     with session_scope(accounts_engine) as db:
@@ -562,6 +567,25 @@ def test_reset_second_factor_forces_a_new_enrolment(
     again = login(accounts_engine, store, "sys.admin")
     assert again.enrolment is not None
     assert again.enrolment.secret_base32 != pending.enrolment.secret_base32
+
+
+def test_a_provisioned_second_factor_asks_for_its_code_at_once(
+    accounts_engine: Engine, store: AccountStore, clock: FakeClock
+) -> None:
+    admin = make_user(accounts_engine, store, "sys.admin", (Role.SYSTEM_ADMIN,))
+    secret = bytes(range(20))
+    with session_scope(accounts_engine) as db:
+        with pytest.raises(ValueError, match="20 bytes"):
+            store.provision_second_factor(db, admin.id, secret[:10], actor_id=None)
+        store.provision_second_factor(db, admin.id, secret, actor_id=None)
+    pending = login(accounts_engine, store, "sys.admin")
+    assert pending.outcome is LoginOutcome.NEEDS_SECOND_FACTOR
+    assert pending.enrolment is None  # no enrolment step: the secret is known
+    assert second_factor(accounts_engine, store, pending.token, "000000").outcome is (
+        LoginOutcome.REFUSED
+    )
+    done = second_factor(accounts_engine, store, pending.token, totp_code(secret, clock.now))
+    assert done.ok
 
 
 # --- sessions ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ missing Chromium fails the run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -15,7 +16,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -42,18 +45,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``hukou serve`` on a fresh SQLite database, as ``make demo`` runs it."""
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    env = {**os.environ, "HUKOU_DATA_DIR": str(data_dir), "HUKOU_ENV": "test"}
-    env.pop("HUKOU_DATABASE_URL", None)
-    hukou = [sys.executable, "-m", "hukou.cli"]
-    subprocess.run([*hukou, "db", "upgrade"], env=env, check=True, capture_output=True)
+def _serve(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
+    """``hukou serve`` on ``data_dir`` until the caller is done; its URL."""
     port = _free_port()
     log = (data_dir / "server.log").open("w")
     process = subprocess.Popen(
-        [*hukou, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        [*HUKOU, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -70,6 +67,55 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.terminate()
     process.wait(timeout=10)
     log.close()
+
+
+HUKOU = [sys.executable, "-m", "hukou.cli"]
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "HUKOU_DATA_DIR": str(data_dir), "HUKOU_ENV": "test"}
+    env.pop("HUKOU_DATABASE_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``hukou serve`` on a fresh SQLite database, as ``make demo`` runs it."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    env = _env(data_dir)
+    subprocess.run([*HUKOU, "db", "upgrade"], env=env, check=True, capture_output=True)
+    yield from _serve(data_dir, env)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A served demo: its URL, its data folder (the synthetic city's truth is in it)."""
+
+    url: str
+    data_dir: Path
+
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.data_dir / "demo.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """``hukou demo`` set up on a small synthetic city, then served (as ``make demo``)."""
+    data_dir = tmp_path_factory.mktemp("e2e-demo")
+    env = _env(data_dir)
+    done = subprocess.run(
+        [*HUKOU, "demo", "--population", str(DEMO_POPULATION), "--no-serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for url in _serve(data_dir, env):
+        yield Demo(url, data_dir)
+
+
+DEMO_POPULATION = 1500
 
 
 @pytest.fixture(scope="session")

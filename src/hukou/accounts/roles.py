@@ -14,7 +14,7 @@ system cannot also grant themselves rights or audit their own actions.
 database constraint, so that two concurrent grants cannot slip past.
 
 >>> sorted(str(p) for p in permissions_of({Role.WINDOW_CLERK}))
-['case.file', 'case.read', 'person.read']
+['case.file', 'case.read', 'insight.read', 'person.read']
 >>> check_roles(AccountKind.STAFF, {Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN})
 Traceback (most recent call last):
 ...
@@ -257,9 +257,11 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, tuple[str, str]] = MappingProxyType
 _P = Permission
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
-        Role.WINDOW_CLERK: frozenset({_P.PERSON_READ, _P.CASE_FILE, _P.CASE_READ}),
+        # Front-line roles see the plan's KPIs (aggregates only): their work is measured
+        # against them (秒批率, 办理时长, 好差评), and 效能监督 shows staff the figures.
+        Role.WINDOW_CLERK: frozenset({_P.PERSON_READ, _P.CASE_FILE, _P.CASE_READ, _P.INSIGHT_READ}),
         Role.DEPARTMENT_REVIEWER: frozenset(
-            {_P.PERSON_READ, _P.PERSON_UNMASK, _P.CASE_READ, _P.REVIEW_DECIDE}
+            {_P.PERSON_READ, _P.PERSON_UNMASK, _P.CASE_READ, _P.REVIEW_DECIDE, _P.INSIGHT_READ}
         ),
         Role.DATA_OFFICER: frozenset(
             {
@@ -270,6 +272,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 _P.AGREEMENT_PROPOSE,
                 _P.AGREEMENT_APPROVE,
                 _P.REGISTRY_REVIEW,
+                _P.INSIGHT_READ,
             }
         ),
         Role.ANALYST: frozenset({_P.INSIGHT_READ, _P.POINTS_SIMULATE, _P.ANALYTICS_EXPORT}),

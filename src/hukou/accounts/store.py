@@ -99,6 +99,7 @@ from hukou.accounts.sessions import (
 )
 from hukou.accounts.totp import (
     ISSUER,
+    SECRET_BYTES,
     TotpEnrolment,
     new_secret,
     provisioning_uri,
@@ -599,14 +600,34 @@ class AccountStore:
 
     def reset_second_factor(self, db: Session, user_id: str, *, actor_id: str | None) -> Account:
         """Forget the account's authenticator (a lost phone); it enrols anew at next login."""
+        return self._set_second_factor(db, user_id, None, "second_factor.reset", actor_id)
+
+    def provision_second_factor(
+        self, db: Session, user_id: str, secret: bytes, *, actor_id: str | None
+    ) -> Account:
+        """Enrol an authenticator whose secret was made outside a login (a hardware
+        token issued with its seed, or the demo's printed secrets): the account's next
+        login asks for a code at once, with no enrolment step."""
+        if len(secret) < SECRET_BYTES:  # RFC 4226 §4: at least 128 bits, 160 recommended
+            raise ValueError(f"a TOTP secret has at least {SECRET_BYTES} bytes")
+        return self._set_second_factor(db, user_id, secret, "second_factor.provisioned", actor_id)
+
+    def _set_second_factor(
+        self, db: Session, user_id: str, secret: bytes | None, kind: str, actor_id: str | None
+    ) -> Account:
+        """Replace the authenticator (``None``: none) and end the account's sessions."""
         row = self._user(db, user_id)
-        row.totp_secret = None
-        row.totp_confirmed = False
+        row.totp_secret = (
+            None
+            if secret is None
+            else self._cipher.encrypt(secret_to_base32(secret), context=TOTP_CONTEXT)
+        )
+        row.totp_confirmed = secret is not None
         row.totp_last_step = None
         row.updated_at = self._now()
         self._end_sessions(db, user_id)
         db.flush()
-        self._event(db, "second_factor.reset", user_id=user_id, actor_id=actor_id)
+        self._event(db, kind, user_id=user_id, actor_id=actor_id)
         return self._account(db, row)
 
     def unlock(self, db: Session, username: str, *, actor_id: str | None) -> bool:

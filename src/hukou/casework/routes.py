@@ -43,7 +43,7 @@ from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
 from hukou.registry import person_facts
 
-__all__ = ["router"]
+__all__ = ["casework_of", "china_now", "router", "service_catalog", "visible_case"]
 
 Actor = Annotated[ActiveSession, Depends(current_session)]
 _Strict = ConfigDict(extra="forbid")
@@ -67,13 +67,13 @@ _REFUSALS: dict[int | str, dict[str, object]] = {
 router = APIRouter(prefix="/api/v1", tags=["casework"], responses=_REFUSALS)
 
 
-def _now() -> datetime.datetime:
+def china_now() -> datetime.datetime:
     """Now in China Standard Time: a case filed at 07:00 is filed on that day, not the
     UTC day before (working days are Beijing's)."""
     return datetime.datetime.now(SHANGHAI)
 
 
-def _catalog(request: Request) -> Catalog:
+def service_catalog(request: Request) -> Catalog:
     catalog: Catalog | None = getattr(request.app.state, "service_catalog", None)
     if catalog is None:
         catalog = request.app.state.service_catalog = load_catalog()
@@ -81,13 +81,13 @@ def _catalog(request: Request) -> Catalog:
 
 
 def _service(request: Request, code: str) -> Service:
-    catalog = _catalog(request)
+    catalog = service_catalog(request)
     if code not in catalog:
         raise HTTPException(422, "service: not a service of the catalog")
     return catalog[code]
 
 
-def _casework(request: Request) -> Casework:
+def casework_of(request: Request) -> Casework:
     return Casework(request_exchange(request), request.app.state.settings.city_division)
 
 
@@ -297,7 +297,7 @@ def _staff_department(actor: ActiveSession) -> str:
     return actor.department_code
 
 
-def _visible_case(db: Session, case_id: str, actor: ActiveSession) -> CaseRow:
+def visible_case(db: Session, case_id: str, actor: ActiveSession) -> CaseRow:
     """The case if the actor's department may see it; 404 otherwise (existence is not told)."""
     case = db.get(CaseRow, case_id)
     if case is None:
@@ -353,7 +353,7 @@ def _materials(service: Service, codes: Sequence[str], key: str) -> list[Materia
 
 
 def _view(db: Session, case_id: str, department: str | None = None) -> CaseOut:
-    return _case_out(case_view(db, case_id, today=_now().date(), department=department))
+    return _case_out(case_view(db, case_id, today=china_now().date(), department=department))
 
 
 def _committed(request: Request, case_id: str, department: str | None = None) -> CaseOut:
@@ -371,7 +371,7 @@ def list_services(request: Request, actor: Actor) -> ServiceList:
     """The service catalog (办事指南): facts the registry proves, materials, reviews, limits."""
     del actor  # any logged-in account may read the guide
     services = []
-    for service in _catalog(request).services.values():
+    for service in service_catalog(request).services.values():
         services.append(
             ServiceOut(
                 code=service.code,
@@ -426,8 +426,8 @@ def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
     try:
         with session_scope(request.app.state.engine) as db:
             case_id = (
-                _casework(request)
-                .file(db, filing, supplied=frozenset(body.supplied), now=_now())
+                casework_of(request)
+                .file(db, filing, supplied=frozenset(body.supplied), now=china_now())
                 .id
             )
     except _STEP_ERRORS as error:
@@ -443,14 +443,14 @@ def file_for_employees(request: Request, body: BatchIn, actor: Actor) -> CaseLis
     service = _service(request, body.service)
     try:
         with session_scope(request.app.state.engine) as db:
-            cases = _casework(request).file_batch(
+            cases = casework_of(request).file_batch(
                 db,
                 service,
                 employer_code=body.employer_code,
                 employees=body.employees,
                 filed_by=actor.user_id,
                 department=department,
-                now=_now(),
+                now=china_now(),
             )
             ids = [case.id for case in cases]
     except _STEP_ERRORS as error:
@@ -463,7 +463,7 @@ def read_case(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
     """A case as the actor's department sees it (the first contact: every task)."""
     actor.require(Permission.CASE_READ)
     with session_scope(request.app.state.engine) as db:
-        _visible_case(db, case_id, actor)
+        visible_case(db, case_id, actor)
         return _view(db, case_id, actor.department_code)
 
 
@@ -482,7 +482,7 @@ def deliver_result(request: Request, case_id: CasePath, actor: Actor) -> CaseOut
     actor.require(Permission.CASE_FILE)
     try:
         with session_scope(request.app.state.engine) as db:
-            case = _visible_case(db, case_id, actor)
+            case = visible_case(db, case_id, actor)
             department = _first_contact(case, actor)
             deliver(
                 db,
@@ -490,7 +490,7 @@ def deliver_result(request: Request, case_id: CasePath, actor: Actor) -> CaseOut
                 by=actor.user_id,
                 department=department,
                 service=_service(request, case.service),
-                now=_now(),
+                now=china_now(),
             )
     except _STEP_ERRORS as error:
         raise _refused(error) from None
@@ -503,7 +503,7 @@ def review_inbox(request: Request, actor: Actor) -> InboxOut:
     actor.require(Permission.REVIEW_DECIDE)
     department = _staff_department(actor)
     with session_scope(request.app.state.engine) as db:
-        items = inbox(db, department, today=_now().date())
+        items = inbox(db, department, today=china_now().date())
     return InboxOut(
         department=department,
         tasks=[
@@ -554,7 +554,7 @@ def decide_task(
                 by=actor.user_id,
                 department=department,
                 service=service,
-                now=_now(),
+                now=china_now(),
                 note=body.note,
                 materials=materials,
             )
@@ -599,8 +599,8 @@ def apply_online(request: Request, body: ApplyIn, actor: Actor) -> CaseOut:
                 department="resident",
             )
             case_id = (
-                _casework(request)
-                .file(db, filing, supplied=frozenset(body.supplied), now=_now())
+                casework_of(request)
+                .file(db, filing, supplied=frozenset(body.supplied), now=china_now())
                 .id
             )
     except _STEP_ERRORS as error:
@@ -647,7 +647,7 @@ def withdraw_online(request: Request, case_id: CasePath, body: VersionIn, actor:
                 by=actor.user_id,
                 department="resident",
                 service=_service(request, case.service),
-                now=_now(),
+                now=china_now(),
             )
     except _STEP_ERRORS as error:
         raise _refused(error) from None
@@ -668,7 +668,7 @@ def rate_case(request: Request, case_id: CasePath, body: RatingIn, actor: Actor)
                 body.reasons,
                 by=actor.user_id,
                 service=_service(request, case.service),
-                now=_now(),
+                now=china_now(),
             )
             due = None if task is None else task.due_on
     except _STEP_ERRORS as error:
@@ -683,15 +683,15 @@ def _supply(
     try:
         with session_scope(request.app.state.engine) as db:
             if staff:
-                case = _visible_case(db, case_id, actor)
+                case = visible_case(db, case_id, actor)
                 department = _first_contact(case, actor)
             else:
                 case = _own_case(db, case_id, actor)
                 department = "resident"
             service = _service(request, case.service)
             _materials(service, body.supplied, "supplied")
-            now = _now()
-            judgement = _casework(request).judge(
+            now = china_now()
+            judgement = casework_of(request).judge(
                 db,
                 service,
                 case_id=case_id,

@@ -50,6 +50,7 @@ __all__ = [
     "Staffing",
     "YearReport",
     "load_staffing",
+    "percentile",
     "simulate",
 ]
 
@@ -199,7 +200,8 @@ class _Axis:
         return self.workdays[ordinal - 1]
 
 
-def _percentile(values: Sequence[int], share: float) -> float | None:
+def percentile(values: Sequence[int], share: float) -> float | None:
+    """Nearest-rank percentile of working days (``None`` for none)."""
     if not values:
         return None
     ordered = sorted(values)
@@ -342,7 +344,7 @@ def _report(  # noqa: PLR0917 (the simulation's tallies, handed over once)
             zero_visit_share=_share(sum(zero_visit[i] for i in indexes), n),
             material_share=_share(sum(material[i] for i in indexes), n),
             median_workdays=float(statistics.median(used)) if used else None,
-            p95_workdays=_percentile(used, 0.95),
+            p95_workdays=percentile(used, 0.95),
             sla_breach_share=_share(breached + undecided, n),
             undecided=undecided,
         )

@@ -16,9 +16,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hukou.accounts import ActiveSession, Permission, current_session
-from hukou.audit import ledger
 from hukou.audit.checkpoint import NoteSigner
-from hukou.audit.entry import EntryError, LedgerEntry, Outcome
+from hukou.audit.entry import EntryError, Outcome
 from hukou.audit.keys import LedgerKeyError, signer_for
 from hukou.db import session_scope
 from hukou.exchange import agreements as deals
@@ -26,10 +25,9 @@ from hukou.exchange import tracker
 from hukou.exchange.catalog import load_catalog
 from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
 from hukou.keyring import data_cipher
-from hukou.registry import find_by_identity_number, find_by_name_and_birth_date
 from hukou.web.keys import request_keyring
 
-__all__ = ["ErrorBody", "request_exchange", "router"]
+__all__ = ["ErrorBody", "ledger_signer", "request_exchange", "router"]
 
 log = logging.getLogger("hukou.exchange")
 
@@ -65,7 +63,7 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["exchange"], responses=_REFUSALS)
 
 
-def _signer(request: Request) -> NoteSigner | None:
+def ledger_signer(request: Request) -> NoteSigner | None:
     """The checkpoint signer, loaded once (``None`` in production until one is made)."""
     if not hasattr(request.app.state, "ledger_signer"):
         try:
@@ -295,36 +293,19 @@ def sharing_catalog(actor: Session) -> CatalogOut:
 @router.post("/persons/search", response_model=SearchResult)
 def search_persons(request: Request, body: SearchRequest, actor: Session) -> SearchResult:
     """Find persons by identity number, or by name and birth date; each find is logged."""
-    actor.require(Permission.PERSON_READ)
     exchange = request_exchange(request)
-    if body.purpose not in exchange.catalog.purposes or body.purpose == "self_access":
-        raise HTTPException(422, "purpose: not one of the listed purposes")
-    if body.identity_number is None and (body.name is None or body.birth_date is None):
-        raise HTTPException(422, "give identity_number, or name and birth_date")
     try:
         with session_scope(request.app.state.engine) as db:
-            if body.identity_number is not None:
-                found = find_by_identity_number(db, exchange.cipher, body.identity_number)
-            elif body.name is not None and body.birth_date is not None:
-                found = find_by_name_and_birth_date(db, body.name, body.birth_date)
-            else:  # checked above; kept so the types need no assertion
-                found = []
-            ledger.append(
+            found = exchange.search(
                 db,
-                [
-                    LedgerEntry.access(
-                        actor=actor.user_id,
-                        department=actor.department_code or "unknown",
-                        purpose=body.purpose,
-                        fields=["lookup"],
-                        outcome=Outcome.ALLOWED,
-                        person_id=person,
-                        case_id=body.case_id,
-                    )
-                    for person in found
-                ],
+                actor,
+                purpose=body.purpose,
+                identity_number=body.identity_number,
+                name=body.name,
+                birth_date=body.birth_date,
+                case_id=body.case_id,
             )
-    except EntryError as error:
+    except (ReadRefusedError, EntryError) as error:
         raise _refused(error) from None
     return SearchResult(person_ids=found)
 
@@ -443,7 +424,7 @@ def my_accesses(
 ) -> AccessList:
     """Every access to my data, each with an inclusion proof against the signed checkpoint."""
     with session_scope(request.app.state.engine) as db:
-        page = tracker.my_accesses(db, actor, after=after, signer=_signer(request))
+        page = tracker.my_accesses(db, actor, after=after, signer=ledger_signer(request))
     return AccessList(
         person_id=page.person_id,
         accesses=[

@@ -30,7 +30,13 @@ from hukou.exchange.catalog import Catalog
 from hukou.exchange.masking import apply_mask
 from hukou.exchange.model import UnmaskReasonRow
 from hukou.exchange.policy import Agreement, Decision, Denial, decide
-from hukou.registry import PersonFacts, Provenance, person_facts
+from hukou.registry import (
+    PersonFacts,
+    Provenance,
+    find_by_identity_number,
+    find_by_name_and_birth_date,
+    person_facts,
+)
 from hukou.security.fields import FieldCipher
 
 __all__ = [
@@ -287,6 +293,45 @@ class Exchange:
         return found.view(
             shown, seq, clear=clear, unmask_refused=bool(wants_clear) and not may_unmask
         )
+
+    def search(
+        self,
+        db: Session,
+        actor: ActiveSession,
+        *,
+        purpose: str,
+        identity_number: str | None = None,
+        name: str | None = None,
+        birth_date: datetime.date | None = None,
+        case_id: str | None = None,
+    ) -> list[str]:
+        """The persons with ``identity_number`` (or ``name`` and ``birth_date``); each
+        find is a ledger entry (``lookup``, for ``purpose``): a search is an access."""
+        actor.require(Permission.PERSON_READ)
+        if purpose not in self.catalog.purposes or purpose == "self_access":
+            raise ReadRefusedError("purpose: not one of the listed purposes")
+        if identity_number is not None:
+            found = find_by_identity_number(db, self.cipher, identity_number)
+        elif name is not None and birth_date is not None:
+            found = find_by_name_and_birth_date(db, name, birth_date)
+        else:
+            raise ReadRefusedError("give identity_number, or name and birth_date")
+        ledger.append(
+            db,
+            [
+                LedgerEntry.access(
+                    actor=actor.user_id,
+                    department=actor.department_code or "unknown",
+                    purpose=purpose,
+                    fields=["lookup"],
+                    outcome=Outcome.ALLOWED,
+                    person_id=person,
+                    case_id=case_id,
+                )
+                for person in found
+            ],
+        )
+        return found
 
     def read_batch(
         self,

@@ -1,0 +1,156 @@
+"""The window (一窗受理) and case pages of the staff console.
+
+A clerk picks a service, gives the applicant's identity number (and the subject's,
+when the case is about someone else: the newborn of 出生一件事), ticks the materials
+handed over, and files — for the resident, or for a helper (帮办代办) whose identity
+number and relation are recorded. Each identity number is looked up through
+``exchange`` (a ledger entry for the service's purpose), and the filing is the same
+:class:`~hukou.casework.service.Casework` step as ``POST /api/v1/cases``: decided at
+once where the registry proves the case (秒批), otherwise sent to the departments. The
+case page shows the decision, the facts with the ledger entry of each read, and the
+tasks; its JSON twin is ``GET /api/v1/cases/{id}``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from hukou.accounts import ActiveSession, Permission
+from hukou.audit.entry import EntryError
+from hukou.casework.catalog import Channel, Service
+from hukou.casework.lifecycle import StepRefusedError
+from hukou.casework.routes import casework_of, china_now, service_catalog, visible_case
+from hukou.casework.store import Filing, FilingError
+from hukou.casework.views import case_view
+from hukou.db import session_scope
+from hukou.demo.state import read_samples
+from hukou.exchange.routes import request_exchange
+from hukou.exchange.service import ReadRefusedError
+from hukou.web import page_language, render
+from hukou.web.session import PageActor, first, form_fields
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_CASE_ID: Final = re.compile(r"^C[0-9]{8}[0-9A-F]{10}$")
+_ROLE_ZH: Final = {"applicant": "申请人", "subject": "办理对象", "helper": "代办人"}
+_RELATIONS: Final = ("parent", "child", "spouse", "relative", "social_worker", "other")
+
+
+def _window_services(request: Request) -> list[Service]:
+    return [s for s in service_catalog(request).services.values() if Channel.WINDOW in s.channels]
+
+
+def _window(
+    request: Request,
+    actor: ActiveSession,
+    *,
+    error: str | None = None,
+    chosen: str = "",
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "window.html",
+        {
+            "actor": actor,
+            "services": _window_services(request),
+            "chosen": chosen or request.query_params.get("service", ""),
+            "relations": _RELATIONS,
+            "error": error,
+            "samples": read_samples(request.app.state.settings),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/console/window")
+def window_form(request: Request, actor: PageActor) -> Response:
+    """一窗受理: the service, the resident, the materials at hand."""
+    actor.require(Permission.CASE_FILE)
+    return _window(request, actor)
+
+
+def _words(request: Request, zh: str, en: str) -> str:
+    return zh if page_language(request) == "zh-CN" else en
+
+
+@router.post("/console/window")
+async def file_at_window(request: Request, actor: PageActor) -> Response:
+    actor.require(Permission.CASE_FILE)
+    fields = await form_fields(request)
+    code = first(fields, "service")
+    catalog = service_catalog(request)
+    if code not in catalog or Channel.WINDOW not in catalog[code].channels:
+        message = _words(request, "请选择一项服务。", "Choose a service.")
+        return _window(request, actor, error=message, status_code=422)
+    service = catalog[code]
+    helper_number = first(fields, "helper_identity_number")
+    relation = first(fields, "helper_relation")
+    numbers = {
+        "applicant": first(fields, "applicant_identity_number"),
+        "subject": first(fields, "subject_identity_number"),
+        "helper": helper_number,
+    }
+    if not numbers["applicant"]:
+        message = _words(request, "请填写申请人身份号码。", "Give the applicant's identity number.")
+        return _window(request, actor, error=message, chosen=code, status_code=422)
+    if helper_number and relation not in _RELATIONS:
+        message = _words(request, "请选择代办人与申请人的关系。", "Choose the helper's relation.")
+        return _window(request, actor, error=message, chosen=code, status_code=422)
+    known = {m.code for f in service.facts.values() if f.material for m in [f.material]}
+    supplied = frozenset(v for v in fields.get("material", []) if v in known)
+    exchange = request_exchange(request)
+    try:
+        with session_scope(request.app.state.engine) as db:
+            found: dict[str, str | None] = {}
+            for role, number in numbers.items():
+                if not number:
+                    found[role] = None
+                    continue
+                persons = exchange.search(
+                    db, actor, purpose=service.purpose, identity_number=number
+                )
+                if len(persons) != 1:
+                    message = _words(
+                        request,
+                        f"{_ROLE_ZH[role]}的身份号码在人口库中"
+                        + ("未找到。" if not persons else "对应多人，请到数据管理核实。"),
+                        f"The {role}'s identity number is "
+                        + ("not in the registry." if not persons else "held by several persons."),
+                    )
+                    return _window(request, actor, error=message, chosen=code, status_code=422)
+                found[role] = persons[0]
+            filing = Filing(
+                service=service,
+                channel=Channel.ASSISTED if helper_number else Channel.WINDOW,
+                applicant_id=found["applicant"],
+                subject_id=found["subject"] or found["applicant"],
+                filed_by=actor.user_id,
+                department=actor.department_code or "unknown",
+                helper_id=found["helper"],
+                helper_relation=relation if helper_number else None,
+            )
+            case_id = casework_of(request).file(db, filing, supplied=supplied, now=china_now()).id
+    except (FilingError, StepRefusedError, ReadRefusedError, EntryError) as error:
+        return _window(request, actor, error=str(error), chosen=code, status_code=422)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.get("/console/cases/{case_id}")
+def case_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """A case as the actor's department sees it (the first contact sees every task)."""
+    actor.require(Permission.CASE_READ)
+    if not _CASE_ID.match(case_id):
+        raise HTTPException(404, "no such case")
+    with session_scope(request.app.state.engine) as db:
+        visible_case(db, case_id, actor)
+        view = case_view(db, case_id, today=china_now().date(), department=actor.department_code)
+    service = service_catalog(request)[view.service]
+    return render(request, "case.html", {"actor": actor, "case": view, "service": service})

@@ -1,0 +1,149 @@
+"""The console's pages over HTTP on a set-up demo: login (login-CSRF token, safe
+``next``, second factor), the window's refusals (no identity number echoed), who may
+see which page, the KPI page's JSON twin, logout."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hukou.accounts.totp import secret_from_base32, totp_code
+from hukou.app import create_app
+from hukou.demo.seats import DEMO_PASSWORD
+from tests.demo.conftest import Prepared
+
+
+@pytest.fixture
+def client(prepared: Prepared) -> Iterator[TestClient]:
+    with TestClient(create_app(prepared.settings), follow_redirects=False) as client:
+        yield client
+
+
+def _token(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found is not None, name
+    return found.group(1)
+
+
+def _log_in(client: TestClient, username: str, *, next_path: str = "") -> Any:
+    form = client.get("/login")
+    assert form.status_code == 200
+    return client.post(
+        "/login",
+        data={
+            "login_token": _token(form.text, "login_token"),
+            "username": username,
+            "password": DEMO_PASSWORD,
+            "next": next_path,
+        },
+    )
+
+
+def test_a_page_sends_the_anonymous_to_the_login_and_back(client: TestClient) -> None:
+    answer = client.get("/console/window")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=/console/window"
+    signed = _log_in(client, "clerk", next_path="/console/window")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/console/window"
+    assert client.get("/console/window").status_code == 200
+
+
+def test_the_login_form_needs_its_own_token_and_ignores_foreign_next(client: TestClient) -> None:
+    client.get("/login")
+    forged = client.post(
+        "/login", data={"login_token": "forged", "username": "clerk", "password": DEMO_PASSWORD}
+    )
+    assert forged.status_code == 403
+    answer = _log_in(client, "clerk", next_path="//evil.example/steal")
+    assert answer.headers["location"] == "/console"
+
+
+def test_an_officer_needs_the_code_and_a_wrong_one_is_refused(
+    client: TestClient, prepared: Prepared
+) -> None:
+    officer = next(a for a in prepared.state.accounts if a.username == "officer-public_security")
+    assert officer.totp_secret is not None
+    asked = _log_in(client, officer.username)
+    assert asked.status_code == 200
+    challenge = _token(asked.text, "challenge")
+    wrong = client.post("/login/code", data={"challenge": challenge, "code": "000000"})
+    assert wrong.status_code == 401
+    code = totp_code(secret_from_base32(officer.totp_secret), datetime.datetime.now(datetime.UTC))
+    right = client.post("/login/code", data={"challenge": challenge, "code": code})
+    assert right.status_code == 303
+    assert right.headers["location"] == "/console"
+
+
+def test_the_window_refuses_an_unknown_number_without_echoing_it(client: TestClient) -> None:
+    _log_in(client, "clerk")
+    page = client.get("/console/window")
+    csrf = _token(page.text, "csrf_token")
+    unknown = "11010519491231002X"
+    answer = client.post(
+        "/console/window",
+        data={
+            "csrf_token": csrf,
+            "service": "register_certificate",
+            "applicant_identity_number": unknown,
+        },
+    )
+    assert answer.status_code == 422
+    assert "未找到" in answer.text
+    assert unknown not in answer.text
+    without_token = client.post(
+        "/console/window",
+        data={"service": "register_certificate", "applicant_identity_number": unknown},
+    )
+    assert without_token.status_code == 403
+
+
+def test_the_window_files_the_sample_and_shows_the_decided_case(
+    client: TestClient, prepared: Prepared
+) -> None:
+    sample = next(s for s in prepared.state.samples if s.service == "birth_registration")
+    _log_in(client, "clerk")
+    page = client.get("/console/window")
+    assert sample.applicant in page.text  # offered to fill in (a demo installation)
+    answer = client.post(
+        "/console/window",
+        data={
+            "csrf_token": _token(page.text, "csrf_token"),
+            "service": sample.service,
+            "applicant_identity_number": sample.applicant,
+            "subject_identity_number": sample.subject or "",
+        },
+    )
+    assert answer.status_code == 303
+    case = client.get(answer.headers["location"])
+    assert case.status_code == 200
+    assert "秒批" in case.text
+    assert sample.applicant not in case.text  # the case page shows no identity number
+
+
+def test_who_sees_which_page(client: TestClient) -> None:
+    _log_in(client, "resident2")
+    assert client.get("/console").headers["location"] == "/me"
+    assert client.get("/api/v1/kpis").status_code == 403
+    assert client.get("/me").status_code == 200
+    client.cookies.clear()
+    _log_in(client, "clerk")
+    assert client.get("/me").status_code == 403
+    kpis = client.get("/api/v1/kpis")
+    assert kpis.status_code == 200
+    keys = {k["key"] for k in kpis.json()["kpis"]}
+    assert {"instant_share", "zero_visit_share", "median_workdays", "error_rate"} <= keys
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    _log_in(client, "clerk")
+    page = client.get("/console")
+    assert page.status_code == 200
+    out = client.post("/logout", data={"csrf_token": _token(page.text, "csrf_token")})
+    assert out.status_code == 303
+    assert client.get("/console").status_code == 303

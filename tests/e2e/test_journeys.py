@@ -1,0 +1,110 @@
+"""The console's journeys in Debian's Chromium, on a served demo (``hukou demo``).
+
+A window clerk files a birth 一件事 for a parent and their newborn, sees it decided at
+once (秒批) with the ledger entry of each fact read; the parent logs in to the portal
+and finds the case and who read their data for it. Every request stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, Request
+
+from hukou.demo.seats import DEMO_PASSWORD
+from tests.e2e.conftest import Demo, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def _log_in(page: Page, demo: Demo, username: str, landing: str) -> None:
+    page.goto(demo.url + landing)
+    assert page.url.startswith(demo.url + "/login")  # a page asks for a login first
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(demo.url + landing)
+
+
+def _log_out(page: Page) -> None:
+    page.click("#logout")
+    page.wait_for_url(re.compile(r".*/login$"))
+
+
+def test_birth_filed_at_the_window_is_decided_at_once_and_the_parent_sees_it(
+    page: Page, demo: Demo
+) -> None:
+    hosts: set[str | None] = set()
+
+    def remember(request: Request) -> None:
+        hosts.add(urlparse(request.url).hostname)
+
+    page.on("request", remember)
+    _log_in(page, demo, "clerk", "/console")
+    assert page.locator("h1").inner_text() == "工作台：关键指标"
+    page.wait_for_selector("#chart-services[data-drawn=true]")  # ECharts, served locally
+    assert page.locator("#kpi-error_rate .value").inner_text().endswith("%")
+
+    page.click("text=一窗受理")
+    page.click("button.sample[data-service=birth_registration]")
+    assert page.input_value("#service") == "birth_registration"
+    page.click("#file-submit")
+    page.wait_for_url(re.compile(r".*/console/cases/C\d{8}[0-9A-F]{10}$"))
+    case_id = page.locator("#case-id").inner_text()
+    assert page.locator("#instant").inner_text() == "秒批"
+    assert "已批准" in page.locator("#case-state").inner_text()
+    facts = page.locator("#case-facts tbody tr")
+    assert facts.count() == 2
+    for row in range(2):
+        cells = facts.nth(row).locator("td")
+        assert cells.nth(1).inner_text() == "符合"
+        assert cells.nth(2).inner_text() == "人口库（免证明）"
+        assert re.fullmatch(r"#\d+", cells.nth(3).inner_text())
+    screenshot(page, "journey-window-birth-decided")
+    _log_out(page)
+
+    parent = next(a for a in demo.state()["accounts"] if a["username"] == "resident1")
+    assert "新生儿的父母" in parent["display_name"]
+    _log_in(page, demo, "resident1", "/me")
+    mine = page.locator("#my-cases")
+    assert case_id in mine.inner_text()
+    assert "已批准" in mine.inner_text()
+    accesses = page.locator("#my-accesses tbody tr")
+    about_case = [
+        accesses.nth(i).inner_text()
+        for i in range(accesses.count())
+        if case_id in accesses.nth(i).inner_text()
+    ]
+    assert about_case, "the parent sees the reads made for their case"
+    assert any("公安局" in row for row in about_case)  # the department by name
+    screenshot(page, "journey-resident-sees-case-and-accesses")
+    assert hosts == {"127.0.0.1"}
+
+
+def test_elderly_mode_on_a_phone(browser_phone: Page, demo: Demo) -> None:
+    page = browser_phone
+    _log_in(page, demo, "resident2", "/me")
+    page.click("#switch-mode")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("class") == "elder"
+    size = float(page.evaluate("getComputedStyle(document.body).fontSize").removesuffix("px"))
+    assert size >= 22
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("h1").inner_text() == "我的户籍服务"
+    screenshot(page, "journey-elder-phone-portal")
+
+
+def test_a_wrong_password_is_refused_without_saying_whether_the_account_exists(
+    page: Page, demo: Demo
+) -> None:
+    messages = []
+    for name in ("clerk", "nobody-here"):
+        page.goto(demo.url + "/login")
+        page.fill("#username", name)
+        page.fill("#password", "not-the-password")
+        page.click("#login-submit")
+        messages.append(page.locator("#login-message").inner_text())
+    assert messages[0] == messages[1]
+    assert page.url.endswith("/login")
