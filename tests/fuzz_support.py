@@ -103,6 +103,7 @@ SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("POST", "/api/v1/me/cases"): Permission.CASE_APPLY,
     ("GET", "/api/v1/me/cases"): Permission.CASE_APPLY,
     ("GET", "/api/v1/kpis"): Permission.INSIGHT_READ,
+    ("GET", "/api/v1/points/simulate"): Permission.POINTS_SIMULATE,
     ("GET", "/api/v1/me/cases/{case_id}"): Permission.CASE_APPLY,
     ("POST", "/api/v1/me/cases/{case_id}/material"): Permission.CASE_APPLY,
     ("POST", "/api/v1/me/cases/{case_id}/withdraw"): Permission.CASE_APPLY,

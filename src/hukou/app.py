@@ -37,6 +37,7 @@ from hukou.casework.routes import router as casework_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
 from hukou.exchange.routes import router as exchange_router
+from hukou.points.pages import router as points_pages
 from hukou.registry.push import load_push_tokens
 from hukou.registry.push import router as registry_push_router
 from hukou.security import selftest
@@ -124,6 +125,7 @@ _ROUTERS: Final = (
     login_pages,
     console_router,
     casework_pages,
+    points_pages,
     portal_router,
 )
 """Every capability's API routes, then the console's pages."""

@@ -147,3 +147,71 @@ def test_logout_ends_the_session(client: TestClient) -> None:
     out = client.post("/logout", data={"csrf_token": _token(page.text, "csrf_token")})
     assert out.status_code == 303
     assert client.get("/console").status_code == 303
+
+
+def test_a_stale_decision_loses_with_a_reload_notice(
+    client: TestClient, prepared: Prepared
+) -> None:
+    sample = next(s for s in prepared.state.samples if "并联" in s.label_zh)
+    _log_in(client, "clerk")
+    page = client.get("/console/window")
+    filed = client.post(
+        "/console/window",
+        data={
+            "csrf_token": _token(page.text, "csrf_token"),
+            "service": sample.service,
+            "applicant_identity_number": sample.applicant,
+            "subject_identity_number": sample.subject or "",
+        },
+    )
+    case_id = filed.headers["location"].rsplit("/", 1)[1]
+    client.cookies.clear()
+    _log_in(client, "reviewer-hr_social_security")
+    inbox = client.get("/console/inbox")
+    assert case_id in inbox.text
+    found = re.search(
+        rf'{case_id}.*?action="/console/tasks/(\d+)".*?name="version" value="(\d+)"',
+        inbox.text,
+        re.S,
+    )
+    assert found is not None
+    task, version = found.groups()
+    csrf = _token(inbox.text, "csrf_token")
+    first = client.post(
+        f"/console/tasks/{task}",
+        data={"csrf_token": csrf, "version": version, "action": "approved"},
+    )
+    assert first.status_code == 303
+    again = client.post(
+        f"/console/tasks/{task}",
+        data={"csrf_token": csrf, "version": version, "action": "rejected"},
+    )
+    assert again.status_code == 409
+    assert "已被他人处理" in again.text
+    asked = client.post(
+        f"/console/tasks/{task}",
+        data={"csrf_token": csrf, "version": version, "action": "material_requested"},
+    )
+    assert asked.status_code in (409, 422)  # stale, and no material named
+
+
+def test_the_points_simulation_twin_answers_the_analyst_only(client: TestClient) -> None:
+    _log_in(client, "analyst")
+    query = {"change": "education.master=28", "starting": "2027-01-01"}
+    answer = client.get("/api/v1/points/simulate", params=query)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["pool"] == "made_up"  # a 600-person city's pool is too small for 6,006 places
+    assert body["quota"] == 6006  # the latest list's places (2022) for a year without its own
+    assert body["after"]["cutoff"] >= body["before"]["cutoff"]
+    assert body["newly_admitted"] == body["no_longer_admitted"] + (
+        body["after"]["admitted"] - body["before"]["admitted"]
+    )
+    refused = client.get("/api/v1/points/simulate", params={"change": "education.nothing=1"})
+    assert refused.status_code == 422
+    page = client.get("/console/points", params={"change": "x", "starting": "not-a-date"})
+    assert page.status_code == 422
+    assert "YYYY-MM-DD" in page.text
+    client.cookies.clear()
+    _log_in(client, "clerk")
+    assert client.get("/api/v1/points/simulate", params=query).status_code == 403

@@ -108,3 +108,56 @@ def test_a_wrong_password_is_refused_without_saying_whether_the_account_exists(
         messages.append(page.locator("#login-message").inner_text())
     assert messages[0] == messages[1]
     assert page.url.endswith("/login")
+
+
+def test_a_reviewer_approves_one_of_three_parallel_tasks(page: Page, demo: Demo) -> None:
+    _log_in(page, demo, "clerk", "/console")
+    page.goto(demo.url + "/console/window")
+    page.click("button.sample:has-text('并联审核')")
+    page.click("#file-submit")
+    page.wait_for_url(re.compile(r".*/console/cases/C\d{8}[0-9A-F]{10}$"))
+    case_id = page.locator("#case-id").inner_text()
+    assert "部门审核中" in page.locator("#case-state").inner_text()
+    tasks = page.locator("#case-tasks tbody tr")
+    assert tasks.count() == 3  # public security, medical insurance, social security at once
+    _log_out(page)
+
+    _log_in(page, demo, "reviewer-medical_insurance", "/console")
+    page.click("text=审核")
+    page.wait_for_url(demo.url + "/console/inbox")
+    task = page.locator("li.task", has=page.locator(f"text={case_id}"))
+    assert "个工作日剩余" in task.inner_text()
+    task.locator("button.approve").click()
+    page.wait_for_url(demo.url + f"/console/cases/{case_id}")
+    mine = page.locator("#case-tasks tbody tr")
+    assert mine.count() == 1  # a reviewer sees their own department's task
+    assert mine.nth(0).locator("td").nth(2).inner_text() == "已同意"
+    screenshot(page, "journey-reviewer-approves-parallel-task")
+    _log_out(page)
+
+    _log_in(page, demo, "clerk", f"/console/cases/{case_id}")  # the first contact sees all
+    states = {
+        row.locator("td").nth(0).inner_text(): row.locator("td").nth(2).inner_text()
+        for row in page.locator("#case-tasks tbody tr").all()
+    }
+    assert states["医疗保障局"] == "已同意"
+    assert sorted(states.values()) == ["已同意", "待审核", "待审核"]
+    assert "部门审核中" in page.locator("#case-state").inner_text()  # the others still decide
+
+
+def test_an_analyst_simulates_a_points_reform(page: Page, demo: Demo) -> None:
+    _log_in(page, demo, "analyst", "/console/points")
+    assert page.locator("#indicators tbody tr").count() >= 10  # Beijing's indicators
+    page.fill("#change", "education.master=40")
+    page.click("#simulate")
+    page.wait_for_selector("#chart-distribution[data-drawn=true]")
+    page.wait_for_selector("#chart-categories[data-drawn=true]")
+    before = float(page.locator("#cutoff-before").inner_text())
+    after = float(page.locator("#cutoff-after").inner_text())
+    assert after >= before  # more points for a degree cannot lower the cutoff
+    changes = page.locator("#status-changes").inner_text()
+    assert "新增落户" in changes
+    screenshot(page, "journey-analyst-points-reform")
+    page.fill("#change", "education.nothing=1")
+    page.click("#simulate")
+    assert page.locator("#points-error").is_visible()

@@ -24,9 +24,15 @@ from hukou.accounts import ActiveSession, Permission
 from hukou.audit.entry import EntryError
 from hukou.casework.catalog import Channel, Service
 from hukou.casework.lifecycle import StepRefusedError
-from hukou.casework.routes import casework_of, china_now, service_catalog, visible_case
+from hukou.casework.routes import (
+    casework_of,
+    china_now,
+    decide_as,
+    service_catalog,
+    visible_case,
+)
 from hukou.casework.store import Filing, FilingError
-from hukou.casework.views import case_view
+from hukou.casework.views import case_view, inbox
 from hukou.db import session_scope
 from hukou.demo.state import read_samples
 from hukou.exchange.routes import request_exchange
@@ -154,3 +160,72 @@ def case_page(request: Request, case_id: str, actor: PageActor) -> Response:
         view = case_view(db, case_id, today=china_now().date(), department=actor.department_code)
     service = service_catalog(request)[view.service]
     return render(request, "case.html", {"actor": actor, "case": view, "service": service})
+
+
+# --------------------------------------------------------------------------- review inbox
+
+
+def _inbox(
+    request: Request, actor: ActiveSession, *, notice: str | None = None, status_code: int = 200
+) -> Response:
+    department = actor.department_code or ""
+    with session_scope(request.app.state.engine) as db:
+        items = inbox(db, department, today=china_now().date())
+    catalog = service_catalog(request)
+    materials = {
+        item.service: [f.material for f in catalog[item.service].facts.values() if f.material]
+        for item in items
+        if item.service in catalog
+    }
+    return render(
+        request,
+        "inbox.html",
+        {
+            "actor": actor,
+            "items": items,
+            "services": catalog,
+            "materials": materials,
+            "notice": notice,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/console/inbox")
+def inbox_page(request: Request, actor: PageActor) -> Response:
+    """审核: the department's open tasks, nearest deadline first, with the working days left."""
+    actor.require(Permission.REVIEW_DECIDE)
+    return _inbox(request, actor)
+
+
+@router.post("/console/tasks/{task_id}")
+async def decide_page(request: Request, task_id: int, actor: PageActor) -> Response:
+    """A decision from the inbox; someone who decided first wins, and this page says so."""
+    fields = await form_fields(request)
+    version = first(fields, "version")
+    try:
+        case_id = decide_as(
+            request,
+            actor,
+            task_id,
+            action=first(fields, "action"),
+            version=int(version) if version.isdigit() else 0,
+            note=first(fields, "note") or None,
+            material_codes=[c for c in fields.get("material", []) if c],
+        )
+    except HTTPException as error:
+        if error.status_code == _CONFLICT:
+            message = _words(
+                request,
+                "该任务已被他人处理：已刷新，请重新查看。",
+                "Someone decided this task first: the list is reloaded, look again.",
+            )
+            return _inbox(request, actor, notice=message, status_code=409)
+        if error.status_code == _UNPROCESSABLE:
+            return _inbox(request, actor, notice=str(error.detail), status_code=422)
+        raise
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+_CONFLICT: Final = 409
+_UNPROCESSABLE: Final = 422

@@ -43,7 +43,7 @@ from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
 from hukou.registry import person_facts
 
-__all__ = ["casework_of", "china_now", "router", "service_catalog", "visible_case"]
+__all__ = ["casework_of", "china_now", "decide_as", "router", "service_catalog", "visible_case"]
 
 Actor = Annotated[ActiveSession, Depends(current_session)]
 _Strict = ConfigDict(extra="forbid")
@@ -533,8 +533,35 @@ def decide_task(
 ) -> CaseOut:
     """A reviewer approves, rejects or asks for material on a task seen at ``version``;
     the loser of two decisions at once gets 409."""
+    case_id = decide_as(
+        request,
+        actor,
+        task_id,
+        action=body.action,
+        version=body.version,
+        note=body.note,
+        material_codes=body.materials,
+    )
+    return _committed(request, case_id, actor.department_code)
+
+
+def decide_as(
+    request: Request,
+    actor: ActiveSession,
+    task_id: int,
+    *,
+    action: str,
+    version: int,
+    note: str | None,
+    material_codes: Sequence[str],
+) -> str:
+    """The reviewer's decision on a task seen at ``version`` (the API's and the inbox
+    page's); the case's id. HTTP errors as the API answers them: 404 not the
+    department's task, 409 someone decided first, 422 a refused step."""
     actor.require(Permission.REVIEW_DECIDE)
     department = _staff_department(actor)
+    if action not in {"approved", "rejected", "material_requested"}:
+        raise HTTPException(422, "action: approved, rejected or material_requested")
     try:
         with session_scope(request.app.state.engine) as db:
             task = db.get(CaseTask, task_id)
@@ -543,25 +570,24 @@ def decide_task(
             case = db.get(CaseRow, task.case_id)
             assert case is not None  # a task's case exists (foreign key)
             service = _service(request, case.service)
-            materials = _materials(service, body.materials, "materials")
-            if body.action == "material_requested" and not materials:
+            materials = _materials(service, material_codes, "materials")
+            if action == "material_requested" and not materials:
                 raise HTTPException(422, "materials: name what the resident must supply")
             act_on_task(
                 db,
                 task_id,
-                TaskState(body.action),
-                version=body.version,
+                TaskState(action),
+                version=version,
                 by=actor.user_id,
                 department=department,
                 service=service,
                 now=china_now(),
-                note=body.note,
+                note=note,
                 materials=materials,
             )
-            case_id = case.id
+            return case.id
     except _STEP_ERRORS as error:
         raise _refused(error) from None
-    return _committed(request, case_id, department)
 
 
 # --------------------------------------------------------------------------- residents

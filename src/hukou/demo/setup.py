@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 from sqlalchemy import Engine, inspect, select
@@ -251,10 +252,15 @@ def _agreements(db: Session, seats: list[Seat], ids: dict[str, str], since: date
     return count
 
 
+_PARENTS: Final = (0, 1)  # the synthetic city's household roles: head, spouse
+_CHILD: Final = 2
+
+
 def _story_people(folder: Path, today: datetime.date, division: str) -> list[tuple[str, str]]:
     """(identity number, part) of the residents the demo gives accounts to, from the
     synthetic city's truth: a parent of a baby born in the last year (the birth 一件事
-    story, decided at once), then the first other residents registered in the city."""
+    story, decided at once) and an older child of theirs (a late registration: the
+    departments review it in parallel), then the first other residents registered here."""
     persons = pl.read_parquet(
         folder / "truth" / "persons.parquet",
         columns=[
@@ -273,12 +279,23 @@ def _story_people(folder: Path, today: datetime.date, division: str) -> list[tup
         (pl.col("birth_date") >= today - datetime.timedelta(days=window))
         & (pl.col("birth_date") <= today)
     ).sort("pid")
-    parents = persons.filter(pl.col("role").is_in([0, 1]))
+    parents = persons.filter(pl.col("role").is_in(_PARENTS))
     story = babies.join(parents, on="household_index", suffix="_parent").sort("pid")
     chosen: list[tuple[str, str]] = []
     if story.height:
         row = story.row(0, named=True)
         chosen += [(row["identity_number_parent"], "parent"), (row["identity_number"], "baby")]
+    older = persons.filter(
+        (pl.col("role") == _CHILD)
+        & (pl.col("birth_date") < today - datetime.timedelta(days=window))
+    ).join(parents, on="household_index", suffix="_parent")
+    if story.height:  # the story family's own older child first, else any family's
+        household = story.row(0, named=True)["household_index"]
+        older = older.sort(pl.col("household_index") != household, "pid")
+    if older.height:
+        row = older.row(0, named=True)
+        chosen += [(row["identity_number_parent"], "older_parent")]
+        chosen += [(row["identity_number"], "older_child")]
     taken = {number for number, _part in chosen}
     others = persons.filter(~pl.col("identity_number").is_in(list(taken))).sort("pid")
     chosen += [(n, "resident") for n in others["identity_number"].head(RESIDENT_SEATS)]
@@ -296,7 +313,7 @@ def _residents(
         if len(persons) != 1:
             continue  # a number the registry holds twice (or not at all) is no demo
         found[part] = found.get(part) or number
-        if part == "baby" or len(made) >= RESIDENT_SEATS:
+        if part in {"baby", "older_parent", "older_child"} or len(made) >= RESIDENT_SEATS:
             continue
         index = len(made) + 1
         username = f"resident{index}"
@@ -322,6 +339,16 @@ def _residents(
                 "birth_registration",
                 found["parent"],
                 found["baby"],
+            )
+        )
+    if "older_parent" in found and "older_child" in found:
+        samples.append(
+            Sample(
+                "出生登记补登：为较大的孩子申报（三部门并联审核）",
+                "Late birth registration of an older child (parallel review)",
+                "birth_registration",
+                found["older_parent"],
+                found["older_child"],
             )
         )
     if "resident" in found:

@@ -1,0 +1,225 @@
+"""The points pages of the console: a policy by category, and a reform simulated on the
+applicant pool with its before/after charts (``/console/points``), and the JSON twin
+(``GET /api/v1/points/simulate``).
+
+A simulation writes nothing and reads no person: it scores a pool of applicants (the
+demo city's points pool when the installation has one, else the made-up pool of
+:func:`~hukou.points.applicants.pool_frame`, as ``hukou points simulate`` does). So the
+page takes its inputs as query parameters (GET, bookmarkable, no CSRF token needed).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import polars as pl
+from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import Response
+
+from hukou.accounts import CurrentSession, Permission
+from hukou.casework.routes import china_now
+from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
+from hukou.points.policy import Category, Policy, load_policies
+from hukou.points.reform import ReformError, ReformReport, compare, reformed
+from hukou.web import Translator, page_language, render
+from hukou.web.session import PageActor
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+MADE_UP_POOL: Final = 100_000
+
+
+@cache
+def _made_up_pool(day: datetime.date) -> pl.DataFrame:
+    return pool_frame(pool_arrays(MADE_UP_POOL), day)
+
+
+def _pool(request: Request, day: datetime.date, places: int) -> tuple[pl.DataFrame, str]:
+    """The applicants and where they come from: the demo city's pool when it is large
+    enough for the quota to bite (three applicants a place), else the made-up pool (a
+    20,000-person city has a few hundred applicants against Beijing's 6,000 places)."""
+    city: Path = request.app.state.settings.data_dir / "city"
+    try:
+        year = int(json.loads((city / "manifest.json").read_text("utf-8"))["config"]["year"])
+        pool = read_synthetic(city, year)
+    except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+        return _made_up_pool(day), "made_up"
+    if pool.height >= _APPLICANTS_A_PLACE * places:
+        return pool, "city"
+    return _made_up_pool(day), "made_up"
+
+
+_APPLICANTS_A_PLACE: Final = 3
+
+
+def _places(policy: Policy, day: datetime.date, quota: int | None) -> int:
+    if quota is not None:
+        return quota
+    latest = max(policy.quotas, key=lambda q: q.year).places if policy.quotas else None
+    found = policy.quota(day.year) or latest
+    if found is None:
+        raise HTTPException(422, "quota: this policy has none, give one")
+    return found
+
+
+def _simulate(
+    request: Request, policy_code: str, change: str, starting: datetime.date, quota: int | None
+) -> tuple[Policy, ReformReport, str, int]:
+    policies = load_policies()
+    if policy_code not in policies:
+        raise HTTPException(422, "policy: not a shipped policy")
+    policy = policies[policy_code]
+    target, _, value = change.partition("=")
+    if not value:
+        raise HTTPException(422, "set: write INDICATOR.PARAMETER=VALUE, e.g. education.master=28")
+    try:
+        after = reformed(policy, {target.strip(): value.strip()}, starting=starting)
+    except (ReformError, ValueError) as error:
+        raise HTTPException(422, str(error).splitlines()[0]) from None
+    places = _places(policy, starting, quota)
+    applicants, source = _pool(request, starting, places)
+    return (
+        policy,
+        compare(policy, after, applicants, starting=starting, quota=places),
+        source,
+        places,
+    )
+
+
+Change = Query(default="education.master=28", max_length=200)
+Day = Query(default=None, description="first day (default: 1 January next year)")
+Quota = Query(default=None, ge=0, le=10_000_000)
+
+
+def _day(starting: datetime.date | None) -> datetime.date:
+    return starting or datetime.date(china_now().year + 1, 1, 1)
+
+
+@router.get("/api/v1/points/simulate", tags=["points"], summary="A reform of a points policy")
+def simulate_json(
+    request: Request,
+    actor: CurrentSession,
+    *,
+    policy: str = "beijing",
+    change: str = Change,
+    starting: datetime.date | None = Day,
+    quota: int | None = Quota,
+) -> dict[str, object]:
+    """Before and after on the applicant pool: cutoff, who changes status, categories."""
+    actor.require(Permission.POINTS_SIMULATE)
+    day = _day(starting)
+    _policy, report, source, places = _simulate(request, policy, change, day, quota)
+    return {
+        "policy": policy,
+        "change": change,
+        "from": day.isoformat(),
+        "quota": places,
+        "pool": source,
+    } | report.as_json()
+
+
+def _categories(policy: Policy, day: datetime.date, lang: str) -> list[dict[str, Any]]:
+    """The policy's indicators by category, each with the parameters in force on ``day``."""
+    rows = []
+    for name, indicator in policy.indicators.items():
+        current = [v for v in indicator.versions if v.from_ <= day] or list(indicator.versions)
+        version = current[-1]
+        dumped = version.model_dump(
+            mode="json", exclude_none=True, exclude_defaults=True, by_alias=True
+        )
+        parameters = {k: v for k, v in dumped.items() if k != "from"}
+        rows.append(
+            {
+                "name": name,
+                "category": indicator.category.value,
+                "label": indicator.zh if lang == "zh-CN" else indicator.en,
+                "kind": indicator.kind,
+                "since": version.from_,
+                "parameters": parameters,
+                "reference": indicator.reference,
+            }
+        )
+    order = [c.value for c in Category]
+    return sorted(rows, key=lambda r: order.index(r["category"]))
+
+
+@router.get("/console/points", include_in_schema=False)
+def points_page(
+    request: Request,
+    actor: PageActor,
+    *,
+    policy: str = "beijing",
+    change: str | None = Query(default=None, max_length=200),
+    starting: str | None = Query(default=None, max_length=10),
+    quota: str | None = Query(default=None, max_length=9),
+) -> Response:
+    """积分政策: the policy by category; with ``change``, a reform's before and after.
+
+    A form sends empty fields as empty strings: they mean "the default" here, and a
+    malformed date or quota is said on the page, not answered with a bare 422."""
+    actor.require(Permission.POINTS_SIMULATE)
+    policies = load_policies()
+    chosen = policies.get(policy) or policies["beijing"]
+    malformed = False
+    try:
+        day = _day(datetime.date.fromisoformat(starting) if starting else None)
+        quota_value = int(quota) if quota else None
+        malformed = quota_value is not None and quota_value < 0
+    except ValueError:
+        day, quota_value, malformed = _day(None), None, True
+    lang = page_language(request)
+    context: dict[str, Any] = {
+        "actor": actor,
+        "policies": policies,
+        "policy": chosen,
+        "indicators": _categories(chosen, day, lang),
+        "change": change or "",
+        "starting": day,
+        "quota": quota_value,
+        "report": None,
+        "error": None,
+    }
+    if malformed:
+        context["error"] = "starting: a date (YYYY-MM-DD); quota: a whole number of places"
+        return render(request, "points.html", context, status_code=422)
+    if change:
+        try:
+            _policy, report, source, places = _simulate(
+                request, chosen.code, change, day, quota_value
+            )
+        except HTTPException as error:
+            context["error"] = str(error.detail)
+            return render(request, "points.html", context, status_code=422)
+        before, after = (Translator(lang)(k) for k in ("points.before", "points.after"))
+        context.update(
+            report=report,
+            pool=source,
+            places=places,
+            categories_chart={
+                "labels": list(report.categories),
+                "series": [
+                    {
+                        "name": before,
+                        "values": [round(b, 2) for b, _a in report.categories.values()],
+                    },
+                    {
+                        "name": after,
+                        "values": [round(a, 2) for _b, a in report.categories.values()],
+                    },
+                ],
+            },
+            distribution_chart={
+                "labels": [f"{band}–{band + 5}" for band, _b, _a in report.distribution],
+                "series": [
+                    {"name": before, "values": [b for _band, b, _a in report.distribution]},
+                    {"name": after, "values": [a for _band, _b, a in report.distribution]},
+                ],
+            },
+        )
+    return render(request, "points.html", context)
