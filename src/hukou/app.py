@@ -31,6 +31,7 @@ from hukou.accounts.routes import router as accounts_router
 from hukou.accounts.web import message_detail
 from hukou.audit import ledger
 from hukou.audit.entry import LedgerEntry, Outcome
+from hukou.audit.pages import router as audit_pages
 from hukou.audit.routes import router as audit_router
 from hukou.casework.pages import router as casework_pages
 from hukou.casework.routes import router as casework_router
@@ -126,6 +127,7 @@ _ROUTERS: Final = (
     console_router,
     casework_pages,
     points_pages,
+    audit_pages,
     portal_router,
 )
 """Every capability's API routes, then the console's pages."""

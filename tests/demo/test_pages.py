@@ -215,3 +215,26 @@ def test_the_points_simulation_twin_answers_the_analyst_only(client: TestClient)
     client.cookies.clear()
     _log_in(client, "clerk")
     assert client.get("/api/v1/points/simulate", params=query).status_code == 403
+
+
+def test_the_audit_pages_are_the_auditors(client: TestClient, prepared: Prepared) -> None:
+    _log_in(client, "clerk")
+    assert client.get("/console/audit").status_code == 403
+    client.cookies.clear()
+    auditor = next(a for a in prepared.state.accounts if a.username == "auditor")
+    assert auditor.totp_secret is not None
+    asked = _log_in(client, "auditor")
+    code = totp_code(secret_from_base32(auditor.totp_secret), datetime.datetime.now(datetime.UTC))
+    client.post("/login/code", data={"challenge": _token(asked.text, "challenge"), "code": code})
+    page = client.get("/console/audit")
+    assert page.status_code == 200
+    entry = client.get("/console/audit/entries/0")
+    assert "包含证明已核验" in entry.text
+    assert client.get("/console/audit/entries/999999999").status_code == 404
+    verified = client.post(
+        "/console/audit/verify", data={"csrf_token": _token(page.text, "csrf_token")}
+    )
+    assert verified.status_code == 200
+    assert "校验通过" in verified.text
+    for sample in prepared.state.samples:  # entries name persons by registry id only
+        assert sample.applicant not in page.text

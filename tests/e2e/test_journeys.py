@@ -7,12 +7,14 @@ and finds the case and who read their data for it. Every request stays on 127.0.
 
 from __future__ import annotations
 
+import datetime
 import re
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Page, Request
 
+from hukou.accounts.totp import secret_from_base32, totp_code
 from hukou.demo.seats import DEMO_PASSWORD
 from tests.e2e.conftest import Demo, screenshot
 
@@ -161,3 +163,25 @@ def test_an_analyst_simulates_a_points_reform(page: Page, demo: Demo) -> None:
     page.fill("#change", "education.nothing=1")
     page.click("#simulate")
     assert page.locator("#points-error").is_visible()
+
+
+def test_an_auditor_checks_a_proof_and_verifies_the_ledger(page: Page, demo: Demo) -> None:
+    auditor = next(a for a in demo.state()["accounts"] if a["username"] == "auditor")
+    page.goto(demo.url + "/console/audit")
+    page.fill("#username", "auditor")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login-submit")
+    code = totp_code(
+        secret_from_base32(auditor["totp_secret"]), datetime.datetime.now(datetime.UTC)
+    )
+    page.fill("#code", code)
+    page.click("#code-submit")
+    page.wait_for_url(demo.url + "/console/audit")
+    assert int(page.locator("#ledger-size").inner_text()) > 0
+    page.goto(demo.url + "/console/audit/entries/0")  # the first entry: under the checkpoint
+    assert page.locator("#proof-result").inner_text().startswith("包含证明已核验")
+    page.goto(demo.url + "/console/audit")
+    page.click("#verify")
+    page.wait_for_selector("#verify-result")
+    assert page.locator("#verify-result").inner_text().startswith("校验通过")
+    screenshot(page, "journey-auditor-verifies-ledger")
