@@ -37,6 +37,7 @@ from hukou.casework.pages import router as casework_pages
 from hukou.casework.routes import router as casework_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
+from hukou.exchange.pages import router as exchange_pages
 from hukou.exchange.routes import router as exchange_router
 from hukou.points.pages import router as points_pages
 from hukou.registry.push import load_push_tokens
@@ -128,6 +129,7 @@ _ROUTERS: Final = (
     casework_pages,
     points_pages,
     audit_pages,
+    exchange_pages,
     portal_router,
 )
 """Every capability's API routes, then the console's pages."""

@@ -238,3 +238,58 @@ def test_the_audit_pages_are_the_auditors(client: TestClient, prepared: Prepared
     assert "校验通过" in verified.text
     for sample in prepared.state.samples:  # entries name persons by registry id only
         assert sample.applicant not in page.text
+
+
+def test_a_profile_is_masked_and_unmasking_needs_the_permission_and_a_reason(
+    client: TestClient, prepared: Prepared
+) -> None:
+    sample = next(s for s in prepared.state.samples if s.service == "birth_registration")
+    number = sample.applicant
+    _log_in(client, "clerk")
+    page = client.get("/console/persons")
+    csrf = _token(page.text, "csrf_token")
+    found = client.post(
+        "/console/persons",
+        data={"csrf_token": csrf, "purpose": "household_registration", "identity_number": number},
+    )
+    person = re.search(
+        r'href="/console/persons/([^"?]+)\?purpose=household_registration"', found.text
+    )
+    assert person is not None
+    profile = client.get(f"/console/persons/{person.group(1)}")
+    assert profile.status_code == 200
+    assert number not in profile.text  # masked
+    assert number[:6] in profile.text
+    assert "无共享协议" in profile.text or "协议未约定此用途" in profile.text  # withheld, with why
+    refused = client.post(
+        f"/console/persons/{person.group(1)}/unmask",
+        data={
+            "csrf_token": csrf,
+            "purpose": "household_registration",
+            "item": "identity_number",
+            "reason": "核实申请人身份",
+        },
+    )
+    assert "明文查看被拒绝" in refused.text  # a window clerk may not unmask
+    assert number not in refused.text
+    client.cookies.clear()
+    _log_in(client, "reviewer-public_security")
+    csrf = _token(client.get("/console/persons").text, "csrf_token")
+    shown = client.post(
+        f"/console/persons/{person.group(1)}/unmask",
+        data={
+            "csrf_token": csrf,
+            "purpose": "household_registration",
+            "item": "identity_number",
+            "reason": "核实申请人身份",
+        },
+    )
+    assert number in shown.text
+    without_reason = client.post(
+        f"/console/persons/{person.group(1)}/unmask",
+        data={"csrf_token": csrf, "purpose": "household_registration", "item": "identity_number"},
+    )
+    assert number not in without_reason.text
+    client.cookies.clear()
+    _log_in(client, "resident1")  # the resident sees the unmasking in their history
+    assert "公民身份号码（明文）" in client.get("/me").text
