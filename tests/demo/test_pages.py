@@ -293,3 +293,23 @@ def test_a_profile_is_masked_and_unmasking_needs_the_permission_and_a_reason(
     client.cookies.clear()
     _log_in(client, "resident1")  # the resident sees the unmasking in their history
     assert "公民身份号码（明文）" in client.get("/me").text
+
+
+def test_the_portal_refuses_what_cannot_be_done_and_says_why(client: TestClient) -> None:
+    _log_in(client, "resident3")
+    page = client.get("/me")
+    csrf = _token(page.text, "csrf_token")
+    wrong = client.post("/me/apply", data={"csrf_token": csrf, "service": "no_such_service"})
+    assert wrong.status_code == 422
+    assert 'id="portal-notice"' in wrong.text
+    applied = client.post("/me/apply", data={"csrf_token": csrf, "service": "register_certificate"})
+    assert applied.status_code == 303
+    mine = client.get("/me")
+    case_id = re.search(r"<code>(C\d{8}[0-9A-F]{10})</code>", mine.text)
+    assert case_id is not None
+    early = client.post(
+        f"/me/cases/{case_id.group(1)}/rating", data={"csrf_token": csrf, "score": "5"}
+    )
+    assert early.status_code == 422  # not delivered yet: nothing to rate
+    forged = client.post("/me/apply", data={"service": "register_certificate"})
+    assert forged.status_code == 403  # no CSRF token

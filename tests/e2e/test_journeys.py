@@ -65,6 +65,9 @@ def test_birth_filed_at_the_window_is_decided_at_once_and_the_parent_sees_it(
         assert cells.nth(2).inner_text() == "人口库（免证明）"
         assert re.fullmatch(r"#\d+", cells.nth(3).inner_text())
     screenshot(page, "journey-window-birth-decided")
+    page.click("#deliver")  # 办结: the first contact hands over the result
+    page.wait_for_load_state()
+    assert "已送达" in page.locator("#case-state").inner_text()
     _log_out(page)
 
     parent = next(a for a in demo.state()["accounts"] if a["username"] == "resident1")
@@ -72,7 +75,7 @@ def test_birth_filed_at_the_window_is_decided_at_once_and_the_parent_sees_it(
     _log_in(page, demo, "resident1", "/me")
     mine = page.locator("#my-cases")
     assert case_id in mine.inner_text()
-    assert "已批准" in mine.inner_text()
+    assert "已送达" in mine.inner_text()
     accesses = page.locator("#my-accesses tbody tr")
     about_case = [
         accesses.nth(i).inner_text()
@@ -81,6 +84,16 @@ def test_birth_filed_at_the_window_is_decided_at_once_and_the_parent_sees_it(
     ]
     assert about_case, "the parent sees the reads made for their case"
     assert any("公安局" in row for row in about_case)  # the department by name
+    rating = page.locator(f"#rate-{case_id}")
+    rating.locator("input[name=score][value='5']").check()
+    rating.locator("input[name=reason][value=fast]").check()
+    rating.locator("button").click()
+    page.wait_for_load_state()
+    assert "已评价： 5/5" in page.locator("#my-cases").inner_text()
+    page.select_option("#apply-service", "register_certificate")
+    page.click("#apply-submit")
+    page.wait_for_load_state()
+    assert page.locator("#my-cases tbody tr").filter(has_text="户籍证明").count() == 1
     screenshot(page, "journey-resident-sees-case-and-accesses")
     assert hosts == {"127.0.0.1"}
 

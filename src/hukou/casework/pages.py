@@ -28,6 +28,7 @@ from hukou.casework.routes import (
     casework_of,
     china_now,
     decide_as,
+    deliver_as,
     service_catalog,
     visible_case,
 )
@@ -159,7 +160,25 @@ def case_page(request: Request, case_id: str, actor: PageActor) -> Response:
         visible_case(db, case_id, actor)
         view = case_view(db, case_id, today=china_now().date(), department=actor.department_code)
     service = service_catalog(request)[view.service]
-    return render(request, "case.html", {"actor": actor, "case": view, "service": service})
+    deliverable = (
+        view.first_contact == actor.department_code
+        and view.state in {"approved", "rejected"}
+        and actor.has(Permission.CASE_FILE)
+    )
+    return render(
+        request,
+        "case.html",
+        {"actor": actor, "case": view, "service": service, "deliverable": deliverable},
+    )
+
+
+@router.post("/console/cases/{case_id}/deliver")
+def deliver_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """办结: the first contact hands over the decided result (then the resident may rate)."""
+    if not _CASE_ID.match(case_id):
+        raise HTTPException(404, "no such case")
+    deliver_as(request, actor, case_id)
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
 # --------------------------------------------------------------------------- review inbox

@@ -43,7 +43,17 @@ from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
 from hukou.registry import person_facts
 
-__all__ = ["casework_of", "china_now", "decide_as", "router", "service_catalog", "visible_case"]
+__all__ = [
+    "apply_as",
+    "casework_of",
+    "china_now",
+    "decide_as",
+    "deliver_as",
+    "rate_as",
+    "router",
+    "service_catalog",
+    "visible_case",
+]
 
 Actor = Annotated[ActiveSession, Depends(current_session)]
 _Strict = ConfigDict(extra="forbid")
@@ -479,6 +489,12 @@ def supply_at_window(
 @router.post("/cases/{case_id}/deliver", response_model=CaseOut)
 def deliver_result(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
     """The first-contact department hands over the result (办结)."""
+    return _committed(request, case_id, deliver_as(request, actor, case_id))
+
+
+def deliver_as(request: Request, actor: ActiveSession, case_id: str) -> str:
+    """The first contact's delivery of a decided case (the API's and the case page's);
+    the department that delivered."""
     actor.require(Permission.CASE_FILE)
     try:
         with session_scope(request.app.state.engine) as db:
@@ -494,7 +510,7 @@ def deliver_result(request: Request, case_id: CasePath, actor: Actor) -> CaseOut
             )
     except _STEP_ERRORS as error:
         raise _refused(error) from None
-    return _committed(request, case_id, department)
+    return department
 
 
 @router.get("/inbox", response_model=InboxOut)
@@ -602,12 +618,25 @@ def _household(db: Session, request: Request, person_id: str) -> object:
 def apply_online(request: Request, body: ApplyIn, actor: Actor) -> CaseOut:
     """The resident applies online (网上办), for themselves or a member of their household
     (a parent for a child); anyone else is filed for at a window (帮办代办)."""
+    return _committed(
+        request, apply_as(request, actor, body.service, body.subject_id, body.supplied)
+    )
+
+
+def apply_as(
+    request: Request,
+    actor: ActiveSession,
+    service_code: str,
+    subject_id: str | None,
+    supplied: Sequence[str],
+) -> str:
+    """A resident's online application (the API's and the portal's); the case's id."""
     actor.require(Permission.CASE_APPLY)
     if actor.person_id is None:
         raise HTTPException(403, "only a resident applies online")
-    service = _service(request, body.service)
-    _materials(service, body.supplied, "supplied")
-    subject = body.subject_id or actor.person_id
+    service = _service(request, service_code)
+    _materials(service, supplied, "supplied")
+    subject = subject_id or actor.person_id
     try:
         with session_scope(request.app.state.engine) as db:
             if subject != actor.person_id:
@@ -624,14 +653,13 @@ def apply_online(request: Request, body: ApplyIn, actor: Actor) -> CaseOut:
                 filed_by=actor.user_id,
                 department="resident",
             )
-            case_id = (
+            return (
                 casework_of(request)
-                .file(db, filing, supplied=frozenset(body.supplied), now=china_now())
+                .file(db, filing, supplied=frozenset(supplied), now=china_now())
                 .id
             )
     except _STEP_ERRORS as error:
         raise _refused(error) from None
-    return _committed(request, case_id)
 
 
 @router.get("/me/cases", response_model=CaseList)
@@ -683,6 +711,15 @@ def withdraw_online(request: Request, case_id: CasePath, body: VersionIn, actor:
 @router.post("/me/cases/{case_id}/rating", response_model=RatingOut, status_code=201)
 def rate_case(request: Request, case_id: CasePath, body: RatingIn, actor: Actor) -> RatingOut:
     """政务服务好差评: 1–5 with reasons after delivery; a 差评 opens a rectification."""
+    due = rate_as(request, actor, case_id, body.score, body.reasons)
+    return RatingOut(case_id=case_id, score=body.score, rectification_due=due)
+
+
+def rate_as(
+    request: Request, actor: ActiveSession, case_id: str, score: int, reasons: Sequence[str]
+) -> datetime.date | None:
+    """The resident's rating of their delivered case (the API's and the portal's); the
+    rectification's deadline when it opened one."""
     actor.require(Permission.CASE_APPLY)
     try:
         with session_scope(request.app.state.engine) as db:
@@ -690,16 +727,15 @@ def rate_case(request: Request, case_id: CasePath, body: RatingIn, actor: Actor)
             task = rate(
                 db,
                 case_id,
-                body.score,
-                body.reasons,
+                score,
+                list(reasons),
                 by=actor.user_id,
                 service=_service(request, case.service),
                 now=china_now(),
             )
-            due = None if task is None else task.due_on
+            return None if task is None else task.due_on
     except _STEP_ERRORS as error:
         raise _refused(error) from None
-    return RatingOut(case_id=case_id, score=body.score, rectification_due=due)
 
 
 def _supply(

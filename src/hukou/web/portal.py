@@ -8,42 +8,92 @@ this person). Each item has its JSON twin: ``/api/v1/me/cases`` and
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from hukou.accounts import AccountKind, Permission
+from hukou.accounts import AccountKind, ActiveSession, Permission
 from hukou.accounts.errors import PermissionDeniedError
-from hukou.casework.routes import china_now, service_catalog
+from hukou.casework.catalog import Channel
+from hukou.casework.rating import REASONS
+from hukou.casework.routes import apply_as, china_now, rate_as, service_catalog
 from hukou.casework.views import case_view, cases_of_person
 from hukou.db import session_scope
 from hukou.exchange import tracker
 from hukou.exchange.routes import ledger_signer
 from hukou.web import render
-from hukou.web.session import PageActor
+from hukou.web.session import PageActor, first, form_fields
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 
+def _resident(actor: ActiveSession) -> str:
+    if actor.kind is not AccountKind.RESIDENT or actor.person_id is None:
+        raise PermissionDeniedError(Permission.SELF_READ)
+    return actor.person_id
+
+
 @router.get("/me")
 def my_page(request: Request, actor: PageActor) -> Response:
     """My cases and the latest accesses to my data."""
-    if actor.kind is not AccountKind.RESIDENT or actor.person_id is None:
-        raise PermissionDeniedError(Permission.SELF_READ)
+    return _portal(request, actor)
+
+
+def _portal(
+    request: Request, actor: ActiveSession, *, notice: str | None = None, status_code: int = 200
+) -> Response:
+    person = _resident(actor)
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
-        cases = [case_view(db, c, today=today) for c in cases_of_person(db, actor.person_id)]
+        cases = [case_view(db, c, today=today) for c in cases_of_person(db, person)]
         history = tracker.my_accesses(db, actor, signer=ledger_signer(request))
     accesses = sorted(history.records, key=lambda r: r.seq, reverse=True)
+    catalog = service_catalog(request)
     return render(
         request,
         "portal.html",
         {
             "actor": actor,
             "cases": cases,
-            "services": service_catalog(request),
+            "services": catalog,
+            "online": [s for s in catalog.services.values() if Channel.ONLINE in s.channels],
+            "reasons": REASONS,
             "accesses": accesses,
             "checkpoint": history.checkpoint,
+            "notice": notice,
         },
+        status_code=status_code,
     )
+
+
+@router.post("/me/apply")
+async def apply_page(request: Request, actor: PageActor) -> Response:
+    """网上办: apply for oneself; decided at once where the registry proves it."""
+    _resident(actor)
+    fields = await form_fields(request)
+    try:
+        apply_as(request, actor, first(fields, "service"), None, fields.get("material", []))
+    except HTTPException as error:
+        return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
+    return RedirectResponse("/me#my-cases", status_code=303)
+
+
+@router.post("/me/cases/{case_id}/rating")
+async def rating_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """好差评 of a delivered case: 1–5 and reasons (a 差评 opens a rectification)."""
+    _resident(actor)
+    fields = await form_fields(request)
+    score = first(fields, "score")
+    try:
+        rate_as(
+            request,
+            actor,
+            case_id,
+            int(score) if score.isdigit() else 0,
+            [r for r in fields.get("reason", []) if r in REASONS],
+        )
+    except HTTPException as error:
+        return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
+    return RedirectResponse("/me#my-cases", status_code=303)
