@@ -40,6 +40,7 @@ from hukou.db import create_engine_for
 from hukou.exchange.pages import router as exchange_pages
 from hukou.exchange.routes import router as exchange_router
 from hukou.points.pages import router as points_pages
+from hukou.registry.pages import router as registry_pages
 from hukou.registry.push import load_push_tokens
 from hukou.registry.push import router as registry_push_router
 from hukou.security import selftest
@@ -130,6 +131,7 @@ _ROUTERS: Final = (
     points_pages,
     audit_pages,
     exchange_pages,
+    registry_pages,
     portal_router,
 )
 """Every capability's API routes, then the console's pages."""

@@ -89,6 +89,9 @@ def test_person_entries_page_through_one_persons_entries(engine: Engine) -> None
     assert [seq for seq, _ in first + rest] == list(range(0, 30, 4))
     for seq, entry_text in first + rest:
         assert decode_entry(entry_text) == (seq, entries[seq])
+    with session_scope(engine) as session:  # the portal's latest page, still oldest first
+        latest = person_entries(session, mine, limit=3, newest=True)
+    assert [seq for seq, _ in latest] == [20, 24, 28]
     with session_scope(engine) as session:
         assert person_entries(session, "R99999999999999999999") == []
     # A row indexed under the wrong person is never handed out.

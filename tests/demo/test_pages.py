@@ -11,10 +11,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from hukou.accounts.totp import secret_from_base32, totp_code
 from hukou.app import create_app
+from hukou.audit import ledger
+from hukou.db import create_engine_for, session_scope
 from hukou.demo.seats import DEMO_PASSWORD
+from hukou.demo.state import Sample
+from hukou.registry.model import ReviewPair, SourceRecord
 from tests.demo.conftest import Prepared
 
 
@@ -42,6 +47,28 @@ def _log_in(client: TestClient, username: str, *, next_path: str = "") -> Any:
             "next": next_path,
         },
     )
+
+
+def _file(client: TestClient, sample: Sample) -> Any:
+    """The window's filing of a demo sample, as the logged-in clerk."""
+    page = client.get("/console/window")
+    return client.post(
+        "/console/window",
+        data={
+            "csrf_token": _token(page.text, "csrf_token"),
+            "service": sample.service,
+            "applicant_identity_number": sample.applicant,
+            "subject_identity_number": sample.subject or "",
+        },
+    )
+
+
+def _with_second_factor(client: TestClient, prepared: Prepared, username: str) -> None:
+    officer = next(a for a in prepared.state.accounts if a.username == username)
+    assert officer.totp_secret is not None
+    asked = _log_in(client, username)
+    code = totp_code(secret_from_base32(officer.totp_secret), datetime.datetime.now(datetime.UTC))
+    client.post("/login/code", data={"challenge": _token(asked.text, "challenge"), "code": code})
 
 
 def test_a_page_sends_the_anonymous_to_the_login_and_back(client: TestClient) -> None:
@@ -108,17 +135,8 @@ def test_the_window_files_the_sample_and_shows_the_decided_case(
 ) -> None:
     sample = next(s for s in prepared.state.samples if s.service == "birth_registration")
     _log_in(client, "clerk")
-    page = client.get("/console/window")
-    assert sample.applicant in page.text  # offered to fill in (a demo installation)
-    answer = client.post(
-        "/console/window",
-        data={
-            "csrf_token": _token(page.text, "csrf_token"),
-            "service": sample.service,
-            "applicant_identity_number": sample.applicant,
-            "subject_identity_number": sample.subject or "",
-        },
-    )
+    assert sample.applicant in client.get("/console/window").text  # offered (a demo)
+    answer = _file(client, sample)
     assert answer.status_code == 303
     case = client.get(answer.headers["location"])
     assert case.status_code == 200
@@ -154,16 +172,7 @@ def test_a_stale_decision_loses_with_a_reload_notice(
 ) -> None:
     sample = next(s for s in prepared.state.samples if "并联" in s.label_zh)
     _log_in(client, "clerk")
-    page = client.get("/console/window")
-    filed = client.post(
-        "/console/window",
-        data={
-            "csrf_token": _token(page.text, "csrf_token"),
-            "service": sample.service,
-            "applicant_identity_number": sample.applicant,
-            "subject_identity_number": sample.subject or "",
-        },
-    )
+    filed = _file(client, sample)
     case_id = filed.headers["location"].rsplit("/", 1)[1]
     client.cookies.clear()
     _log_in(client, "reviewer-hr_social_security")
@@ -221,11 +230,7 @@ def test_the_audit_pages_are_the_auditors(client: TestClient, prepared: Prepared
     _log_in(client, "clerk")
     assert client.get("/console/audit").status_code == 403
     client.cookies.clear()
-    auditor = next(a for a in prepared.state.accounts if a.username == "auditor")
-    assert auditor.totp_secret is not None
-    asked = _log_in(client, "auditor")
-    code = totp_code(secret_from_base32(auditor.totp_secret), datetime.datetime.now(datetime.UTC))
-    client.post("/login/code", data={"challenge": _token(asked.text, "challenge"), "code": code})
+    _with_second_factor(client, prepared, "auditor")
     page = client.get("/console/audit")
     assert page.status_code == 200
     entry = client.get("/console/audit/entries/0")
@@ -313,3 +318,36 @@ def test_the_portal_refuses_what_cannot_be_done_and_says_why(client: TestClient)
     assert early.status_code == 422  # not delivered yet: nothing to rate
     forged = client.post("/me/apply", data={"service": "register_certificate"})
     assert forged.status_code == 403  # no CSRF token
+
+
+def test_a_data_officer_decides_a_review_pair_side_by_side(
+    client: TestClient, prepared: Prepared
+) -> None:
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:  # the demo's small registry has no uncertain pair
+        left, right = db.scalars(select(SourceRecord.id).order_by(SourceRecord.id).limit(2))
+        pair = ReviewPair(record_l=left, record_r=right, probability=0.42, status="pending")
+        db.add(pair)
+        db.flush()
+        pair_id = pair.id
+    _with_second_factor(client, prepared, "officer-registry")  # a code is good once a step
+    page = client.get("/console/data")
+    assert page.status_code == 200
+    assert f'id="pair-{pair_id}"' in page.text
+    assert "0.420" in page.text
+    assert re.search(r"\d+ = \d+ \+ \d+", page.text)  # rows in = accepted + quarantined
+    decided = client.post(
+        f"/console/data/review/{pair_id}",
+        data={"csrf_token": _token(page.text, "csrf_token"), "decision": "different"},
+    )
+    assert decided.status_code == 303
+    with session_scope(engine) as db:
+        stored = db.get(ReviewPair, pair_id)
+        assert stored is not None
+        assert stored.status == "different"
+        size = ledger.ledger_size(db)
+        assert ledger.read_entry(db, size - 1).action == "review.different"
+    engine.dispose()
+    client.cookies.clear()
+    _log_in(client, "clerk")
+    assert client.get("/console/data").status_code == 403

@@ -108,7 +108,19 @@ def test_elderly_mode_on_a_phone(browser_phone: Page, demo: Demo) -> None:
     assert size >= 22
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     assert page.locator("h1").inner_text() == "我的户籍服务"
+    # One step per screen: big choices first, then only the chosen part.
+    assert page.locator("#apply-form").count() == 0
+    page.click("#step-accesses")
+    page.wait_for_load_state()
+    assert page.locator("#my-accesses").is_visible()
+    assert page.locator("#apply-form").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "journey-elder-phone-portal")
+    page.click("#step-back")
+    page.click("#step-apply")
+    page.wait_for_load_state()
+    assert page.locator("#apply-form").is_visible()
+    assert page.locator("#my-accesses").count() == 0
 
 
 def test_a_wrong_password_is_refused_without_saying_whether_the_account_exists(

@@ -460,21 +460,27 @@ def _insert(
 
 
 def person_entries(
-    session: Session, person_id: str, *, after: int = -1, limit: int = 100
+    session: Session, person_id: str, *, after: int = -1, limit: int = 100, newest: bool = False
 ) -> list[tuple[int, str]]:
-    """``(seq, canonical text)`` of the person's entries after ``after``, oldest first.
+    """``(seq, canonical text)`` of the person's entries after ``after``, oldest first;
+    with ``newest``, the last ``limit`` of them (still oldest first).
 
     For the resident's data tracker: the text is the leaf data, so the resident
     can hash it and check its inclusion proof. A row whose indexed person is not
     the one in its text is refused (:class:`CorruptLedgerError`): showing it
     would hand one person's record to another.
     """
-    rows = session.execute(
-        select(EntryRow.seq, EntryRow.entry)
-        .where(EntryRow.person_id == person_id, EntryRow.seq > after)
-        .order_by(EntryRow.seq)
-        .limit(limit)
-    ).all()
+    order = EntryRow.seq.desc() if newest else EntryRow.seq
+    rows = list(
+        session.execute(
+            select(EntryRow.seq, EntryRow.entry)
+            .where(EntryRow.person_id == person_id, EntryRow.seq > after)
+            .order_by(order)
+            .limit(limit)
+        )
+    )
+    if newest:
+        rows.reverse()
     found: list[tuple[int, str]] = []
     for seq, entry_text in rows:
         try:

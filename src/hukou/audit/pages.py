@@ -46,7 +46,7 @@ def _page(
         head = ledger.latest_checkpoint(db)
         size = ledger.ledger_size(db)
         if person:
-            rows = ledger.person_entries(db, person, limit=RECENT)
+            rows = ledger.person_entries(db, person, limit=RECENT, newest=True)
             entries = [decode_entry(text) for _seq, text in reversed(rows)]  # (seq, entry)
         else:
             entries = [

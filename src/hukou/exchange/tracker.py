@@ -71,14 +71,16 @@ def my_accesses(
     after: int = -1,
     limit: int = _PAGE,
     signer: NoteSigner | None = None,
+    newest: bool = False,
 ) -> Tracker:
-    """The resident's access history from ``after`` on, oldest first, with proofs.
+    """The resident's access history from ``after`` on, oldest first, with proofs (with
+    ``newest``: the latest page, for the portal; no next page then).
 
     With a ``signer``, a checkpoint is signed first when the latest one does not
     cover the whole ledger, so that every entry shown comes with its proof.
     """
     person = _own_person(actor, Permission.SELF_READ)
-    rows = ledger.person_entries(db, person, after=after, limit=min(limit, _PAGE))
+    rows = ledger.person_entries(db, person, after=after, limit=min(limit, _PAGE), newest=newest)
     head = ledger.latest_checkpoint(db)
     if signer is not None and rows and (head is None or head.size <= rows[-1][0]):
         head = ledger.checkpoint(db, signer)
@@ -98,7 +100,7 @@ def my_accesses(
         tuple(records),
         None if head is None else head.note,
         hash_name,
-        rows[-1][0] if len(rows) == min(limit, _PAGE) and rows else None,
+        rows[-1][0] if len(rows) == min(limit, _PAGE) and rows and not newest else None,
     )
 
 

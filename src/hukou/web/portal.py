@@ -48,7 +48,7 @@ def _portal(
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
         cases = [case_view(db, c, today=today) for c in cases_of_person(db, person)]
-        history = tracker.my_accesses(db, actor, signer=ledger_signer(request))
+        history = tracker.my_accesses(db, actor, signer=ledger_signer(request), newest=True)
     accesses = sorted(history.records, key=lambda r: r.seq, reverse=True)
     catalog = service_catalog(request)
     return render(
@@ -77,7 +77,7 @@ async def apply_page(request: Request, actor: PageActor) -> Response:
         apply_as(request, actor, first(fields, "service"), None, fields.get("material", []))
     except HTTPException as error:
         return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
-    return RedirectResponse("/me#my-cases", status_code=303)
+    return RedirectResponse("/me?step=cases", status_code=303)
 
 
 @router.post("/me/cases/{case_id}/rating")
@@ -96,4 +96,4 @@ async def rating_page(request: Request, case_id: str, actor: PageActor) -> Respo
         )
     except HTTPException as error:
         return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
-    return RedirectResponse("/me#my-cases", status_code=303)
+    return RedirectResponse("/me?step=cases", status_code=303)
