@@ -113,6 +113,8 @@ def test_a_second_run_makes_nothing_new_and_keeps_the_secrets(prepared: Prepared
     assert [a.totp_secret for a in again.accounts] == [a.totp_secret for a in before.accounts]
     assert again.agreements == before.agreements
     assert again.samples == before.samples
+    assert prepared.state.cases > 0  # the first run filed a sample of the year
+    assert again.cases == 0  # and the second none
 
 
 def test_the_city_is_of_the_year_whose_births_are_recent() -> None:

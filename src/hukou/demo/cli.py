@@ -64,7 +64,8 @@ def demo(
         console.print(_account_lines(state.accounts), soft_wrap=True, highlight=False)
         console.print(
             f"password of every demo account: [bold]{DEMO_PASSWORD}[/bold]  ·  "
-            f"{state.agreements} sharing agreements in force  ·  set up in {took:.1f} s "
+            f"{state.agreements} sharing agreements in force  ·  {state.cases} sample cases filed"
+            f"  ·  set up in {took:.1f} s "
             f"({', '.join(f'{k} {v:.1f} s' for k, v in state.steps.items())})"
         )
         console.print(

@@ -43,10 +43,14 @@ from hukou.accounts.totp import new_secret, secret_to_base32
 from hukou.app import account_event_to_ledger
 from hukou.audit import ledger
 from hukou.audit.keys import signer_for
+from hukou.casework.catalog import Channel, load_departments
 from hukou.casework.catalog import load_catalog as load_services
-from hukou.casework.catalog import load_departments
+from hukou.casework.lifecycle import StepRefusedError
+from hukou.casework.model import CaseRow
 from hukou.casework.routes import SHANGHAI
+from hukou.casework.service import Casework
 from hukou.casework.sharing import needed_agreements
+from hukou.casework.store import Filing, FilingError
 from hukou.config import Settings
 from hukou.db import create_engine_for, session_scope, upgrade
 from hukou.demo.seats import (
@@ -61,8 +65,10 @@ from hukou.exchange.agreements import approve, propose
 from hukou.exchange.catalog import load_catalog as load_sharing
 from hukou.exchange.masking import mask_identity_number
 from hukou.exchange.model import AgreementRow
+from hukou.exchange.service import Exchange, ReadRefusedError
 from hukou.keyring import data_cipher, load_keyring
 from hukou.registry import find_by_identity_number
+from hukou.registry.evaluate import registry_ids
 from hukou.registry.link import link_pending
 from hukou.registry.model import Batch
 from hukou.registry.parallel import city_jobs, default_workers, ingest_jobs
@@ -364,6 +370,62 @@ def _residents(
     return made, samples
 
 
+SAMPLE_CASES: Final = 300
+"""Applications of the city's year filed when the demo is set up (an evenly spread sample)."""
+_COUNTER_CHANNELS: Final = {"assisted", "enterprise_station"}  # filed as at a window here
+
+
+def _sample_cases(
+    settings: Settings, engine: Engine, keyring: KeyRing, folder: Path, now: datetime.datetime
+) -> int:
+    """File a sample of the city's year of applications through the casework, each on
+    its own day: the KPI page then has cases to count (decided at once, or waiting in a
+    department's inbox with their clock running). Done once: none when cases exist."""
+    with session_scope(engine) as db:
+        if db.scalar(select(CaseRow.id).limit(1)) is not None:
+            return 0
+    files = sorted((folder / "applications").glob("applications_*.csv"))
+    if not files:
+        return 0
+    frame = pl.read_csv(files[-1], infer_schema_length=0)
+    who = registry_ids(engine, folder / "truth")
+    catalog = load_services()
+    rows = [
+        row
+        for row in frame.iter_rows(named=True)
+        if row["service"] in catalog
+        and who.get(row["applicant_person_id"] or "")
+        and datetime.datetime.fromisoformat(row["submitted_at"]) <= now
+    ]
+    every = max(1, len(rows) // SAMPLE_CASES)
+    casework = Casework(
+        Exchange(data_cipher(engine, keyring), load_sharing()), settings.city_division
+    )
+    filed = 0
+    for row in rows[::every][:SAMPLE_CASES]:
+        service = catalog[row["service"]]
+        channel = Channel.WINDOW if row["channel"] in _COUNTER_CHANNELS else Channel(row["channel"])
+        if channel not in service.channels:
+            continue
+        applicant = who[row["applicant_person_id"]]
+        filing = Filing(
+            service=service,
+            channel=channel,
+            applicant_id=applicant,
+            subject_id=who.get(row["subject_person_id"] or "") or applicant,
+            filed_by="demo:seed",
+            department="resident" if channel is Channel.ONLINE else service.first_contact,
+        )
+        at = datetime.datetime.fromisoformat(row["submitted_at"])
+        try:
+            with session_scope(engine) as db:
+                casework.file(db, filing, now=at)
+            filed += 1
+        except (FilingError, StepRefusedError, ReadRefusedError):
+            continue  # a filing the rules refuse is no demo case
+    return filed
+
+
 def _timer(into: dict[str, float]) -> Callable[[str], AbstractContextManager[None]]:
     """``with timer(name):`` adds the block's seconds to ``into[name]``."""
 
@@ -420,6 +482,11 @@ def prepare(
             people = _story_people(folder, today, settings.city_division)
             residents, state.samples = _residents(db, store, data_cipher(engine, keyring), people)
         state.accounts = _keep_secrets(previous, [*staff, *residents])
+        with timer("cases"):
+            progress("示例办件 a sample of the city's year of applications …")
+            state.cases = _sample_cases(
+                settings, engine, keyring, folder, datetime.datetime.now(SHANGHAI)
+            )
         with timer("checkpoint"):
             signer = signer_for(settings)
             if signer is not None:

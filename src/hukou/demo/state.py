@@ -48,12 +48,15 @@ class DemoState:
     accounts: list[DemoAccount] = field(default_factory=list)
     agreements: int = 0
     samples: list[Sample] = field(default_factory=list)
+    cases: int = 0
+    """Cases of the city's year filed by this run (0 on a second run)."""
     steps: dict[str, float] = field(default_factory=dict)
     """Seconds each step took in this run (not kept)."""
 
     def to_json(self) -> str:
         body = asdict(self)
         body.pop("steps")
+        body.pop("cases")
         return json.dumps(body, ensure_ascii=False, indent=2)
 
     @classmethod
