@@ -351,3 +351,20 @@ def test_a_data_officer_decides_a_review_pair_side_by_side(
     client.cookies.clear()
     _log_in(client, "clerk")
     assert client.get("/console/data").status_code == 403
+
+
+def test_an_applicants_explanation_matches_the_ranking(client: TestClient) -> None:
+    _log_in(client, "analyst")
+    page = client.get("/console/points", params={"starting": "2027-01-01"})
+    found = re.search(
+        r"applicant=(SIM\d+)&starting=2027-01-01.*?<td>([\d.]+)</td>", page.text, re.S
+    )
+    assert found is not None
+    applicant, score = found.groups()
+    explained = client.get(
+        "/console/points/explain", params={"applicant": applicant, "starting": "2027-01-01"}
+    )
+    assert explained.status_code == 200
+    assert f"<strong>{score}</strong>" in explained.text
+    missing = client.get("/console/points/explain", params={"applicant": "SIM9999999x"})
+    assert missing.status_code == 404

@@ -175,6 +175,13 @@ def test_a_reviewer_approves_one_of_three_parallel_tasks(page: Page, demo: Demo)
 def test_an_analyst_simulates_a_points_reform(page: Page, demo: Demo) -> None:
     _log_in(page, demo, "analyst", "/console/points")
     assert page.locator("#indicators tbody tr").count() >= 10  # Beijing's indicators
+    first = page.locator("#ranking tbody tr").first
+    score = first.locator("td").nth(2).inner_text()
+    first.locator("a").click()  # one applicant's explanation: the same score, line by line
+    page.wait_for_load_state()
+    assert f"积分 {score}" in page.locator("#explain-total").inner_text()
+    assert page.locator("#explain-lines tbody tr").count() >= 10
+    page.go_back()
     page.fill("#change", "education.master=40")
     page.click("#simulate")
     page.wait_for_selector("#chart-distribution[data-drawn=true]")

@@ -23,6 +23,8 @@ from starlette.responses import Response
 from hukou.accounts import CurrentSession, Permission
 from hukou.casework.routes import china_now
 from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
+from hukou.points.engine import rank, score_frame
+from hukou.points.explain import explain
 from hukou.points.policy import Category, Policy, load_policies
 from hukou.points.reform import ReformError, ReformReport, compare, reformed
 from hukou.web import Translator, page_language, render
@@ -149,6 +151,51 @@ def _categories(policy: Policy, day: datetime.date, lang: str) -> list[dict[str,
     return sorted(rows, key=lambda r: order.index(r["category"]))
 
 
+TOP: Final = 20
+
+
+def _ranking(
+    request: Request, policy: Policy, day: datetime.date, quota: int | None
+) -> dict[str, Any]:
+    """The pool ranked against the quota: the outcome and the top of the admitted list."""
+    places = _places(policy, day, quota)
+    applicants, source = _pool(request, day, places)
+    on_day = applicants.with_columns(pl.lit(day).alias("application_date"))
+    admitted, outcome = rank(score_frame(policy, on_day), places)
+    top = admitted.head(TOP).select("applicant_id", "score", "rank").iter_rows(named=True)
+    return {"ranking": outcome, "top": list(top), "pool": source, "places": places}
+
+
+@router.get("/console/points/explain", include_in_schema=False)
+def explain_page(
+    request: Request,
+    actor: PageActor,
+    *,
+    policy: str = Query(default="beijing", max_length=32),
+    applicant: str = Query(max_length=40),
+    starting: datetime.date | None = Day,
+) -> Response:
+    """One applicant's score line by line: inputs, the parameters in force and their date,
+    the legal basis — the same numbers as the ranking (held equal by a property test)."""
+    actor.require(Permission.POINTS_SIMULATE)
+    policies = load_policies()
+    if policy not in policies:
+        raise HTTPException(404, "no such policy")
+    chosen = policies[policy]
+    day = _day(starting)
+    applicants, _source = _pool(request, day, _places(chosen, day, None))
+    row = applicants.filter(pl.col("applicant_id") == applicant).head(1)
+    if row.height == 0:
+        raise HTTPException(404, "no such applicant in the pool")
+    attributes = row.with_columns(pl.lit(day).alias("application_date")).row(0, named=True)
+    found = explain(chosen, attributes)
+    return render(
+        request,
+        "points_explain.html",
+        {"actor": actor, "policy": chosen, "applicant": applicant, "found": found, "starting": day},
+    )
+
+
 @router.get("/console/points", include_in_schema=False)
 def points_page(
     request: Request,
@@ -188,6 +235,10 @@ def points_page(
     if malformed:
         context["error"] = "starting: a date (YYYY-MM-DD); quota: a whole number of places"
         return render(request, "points.html", context, status_code=422)
+    try:
+        context.update(_ranking(request, chosen, day, quota_value))
+    except HTTPException as error:
+        context["error"] = str(error.detail)
     if change:
         try:
             _policy, report, source, places = _simulate(
