@@ -259,8 +259,7 @@ def simulate(  # noqa: PLR0917 (one option per parameter, as typer reads them)
             errors.print(f"--set {change}: write INDICATOR.PARAMETER=VALUE")
             raise typer.Exit(2)
         parsed[target] = value
-    latest = max(policy.quotas, key=lambda q: q.year).places if policy.quotas else None
-    places = quota if quota is not None else policy.quota(day.year) or latest
+    places = quota if quota is not None else policy.places_for(day.year)
     if places is None:
         errors.print(f"{policy.code} has no quota: give --quota")
         raise typer.Exit(2)

@@ -63,8 +63,7 @@ _APPLICANTS_A_PLACE: Final = 3
 def _places(policy: Policy, day: datetime.date, quota: int | None) -> int:
     if quota is not None:
         return quota
-    latest = max(policy.quotas, key=lambda q: q.year).places if policy.quotas else None
-    found = policy.quota(day.year) or latest
+    found = policy.places_for(day.year)
     if found is None:
         raise HTTPException(422, "quota: this policy has none, give one")
     return found

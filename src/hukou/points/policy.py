@@ -221,6 +221,12 @@ class Policy(DocumentModel):
     def quota(self, year: int) -> int | None:
         return next((q.places for q in self.quotas if q.year == year), None)
 
+    def places_for(self, year: int) -> int | None:
+        """The quota of ``year``'s list, else the latest published (a reform is simulated
+        for a year whose quota is not out yet); ``None`` if the policy has none."""
+        latest = max(self.quotas, key=lambda q: q.year).places if self.quotas else None
+        return self.quota(year) or latest
+
 
 def _checks(policy: Policy) -> Iterable[tuple[Location, str]]:
     for name, indicator in policy.indicators.items():
