@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from hukou.accounts import AccountKind, CurrentSession, Permission
-from hukou.casework.kpis import case_kpis
+from hukou.casework.kpis import CaseKpis, case_kpis
 from hukou.casework.routes import china_now, service_catalog
 from hukou.db import session_scope
 from hukou.registry.kpis import registry_kpis
@@ -59,9 +60,9 @@ TARGETS: Final[dict[str, tuple[float | None, float | None]]] = {
 }
 
 
-def kpis(actor_today: datetime.date, db: Any) -> list[Kpi]:
-    """The home page's KPIs on ``actor_today``."""
-    cases = case_kpis(db, actor_today)
+def kpis(db: Session, today: datetime.date) -> tuple[list[Kpi], CaseKpis]:
+    """The home page's KPIs on ``today``, and the casework figures behind them."""
+    cases = case_kpis(db, today)
     registry = registry_kpis(db)
     hours = None
     if registry.last_update is not None:
@@ -74,7 +75,7 @@ def kpis(actor_today: datetime.date, db: Any) -> list[Kpi]:
         baseline, target = TARGETS.get(key, (None, None))
         return Kpi(key, zh, en, value, unit, baseline, target, higher)
 
-    return [
+    found = [
         kpi(
             "instant_share",
             "秒批率",
@@ -132,6 +133,7 @@ def kpis(actor_today: datetime.date, db: Any) -> list[Kpi]:
             higher=True,
         ),
     ]
+    return found, cases
 
 
 @router.get("/api/v1/kpis", tags=["console"], summary="The plan's KPIs against their targets")
@@ -140,8 +142,7 @@ def kpis_json(request: Request, actor: CurrentSession) -> dict[str, object]:
     actor.require(Permission.INSIGHT_READ)
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
-        found = kpis(today, db)
-        cases = case_kpis(db, today)
+        found, cases = kpis(db, today)
     return {
         "on": today.isoformat(),
         "kpis": [{**asdict(k), "met": k.met} for k in found],
@@ -156,8 +157,7 @@ def home(request: Request, actor: PageActor) -> Response:
         return RedirectResponse("/" if actor.kind is AccountKind.STAFF else "/me", status_code=303)
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
-        found = kpis(today, db)
-        cases = case_kpis(db, today)
+        found, cases = kpis(db, today)
     catalog = service_catalog(request)
     english = page_language(request) == "en"
     rows = [
