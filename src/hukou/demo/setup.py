@@ -43,13 +43,13 @@ from hukou.accounts.totp import new_secret, secret_to_base32
 from hukou.app import account_event_to_ledger
 from hukou.audit import ledger
 from hukou.audit.keys import signer_for
-from hukou.casework.catalog import Channel, load_departments
+from hukou.casework.catalog import Catalog, Channel, load_departments
 from hukou.casework.catalog import load_catalog as load_services
 from hukou.casework.lifecycle import StepRefusedError
 from hukou.casework.model import CaseRow
 from hukou.casework.routes import SHANGHAI
 from hukou.casework.service import Casework
-from hukou.casework.sharing import needed_agreements
+from hukou.casework.sharing import Needed, needed_agreements
 from hukou.casework.store import Filing, FilingError
 from hukou.config import Settings
 from hukou.db import create_engine_for, session_scope, upgrade
@@ -62,6 +62,7 @@ from hukou.demo.seats import (
 )
 from hukou.demo.state import DemoAccount, DemoState, Sample, state_file
 from hukou.exchange.agreements import approve, propose
+from hukou.exchange.catalog import Catalog as SharingCatalog
 from hukou.exchange.catalog import load_catalog as load_sharing
 from hukou.exchange.masking import mask_identity_number
 from hukou.exchange.model import AgreementRow
@@ -231,16 +232,23 @@ def _staff(
     return made, ids
 
 
-def _agreements(db: Session, seats: list[Seat], ids: dict[str, str], since: datetime.date) -> int:
-    """Every agreement the service catalog needs, proposed and approved; how many exist."""
-    sharing = load_sharing()
+def _agreements(
+    db: Session,
+    seats: list[Seat],
+    ids: dict[str, str],
+    *,
+    needed: list[Needed],
+    sharing: SharingCatalog,
+    since: datetime.date,
+) -> int:
+    """Every agreement ``needed``, proposed and approved; how many exist."""
     by_department = {s.department: s for s in seats if s.role is Role.DATA_OFFICER}
     approved = {
         (row.provider, row.consumer)
         for row in db.scalars(select(AgreementRow).where(AgreementRow.status == "approved"))
     }
     count = len(approved)
-    for need in needed_agreements(load_services(), sharing):
+    for need in needed:
         if (need.provider, need.consumer) in approved:
             continue
         asker, giver = by_department[need.consumer], by_department[need.provider]
@@ -262,7 +270,9 @@ _PARENTS: Final = (0, 1)  # the synthetic city's household roles: head, spouse
 _CHILD: Final = 2
 
 
-def _story_people(folder: Path, today: datetime.date, division: str) -> list[tuple[str, str]]:
+def _story_people(
+    folder: Path, today: datetime.date, division: str, services: Catalog
+) -> list[tuple[str, str]]:
     """(identity number, part) of the residents the demo gives accounts to, from the
     synthetic city's truth: a parent of a baby born in the last year (the birth 一件事
     story, decided at once) and an older child of theirs (a late registration: the
@@ -279,7 +289,7 @@ def _story_people(folder: Path, today: datetime.date, division: str) -> list[tup
             "alive",
         ],
     ).filter(pl.col("alive") & pl.col("registered_division").str.starts_with(division))
-    test = load_services()["birth_registration"].facts["born_recently"].test
+    test = services["birth_registration"].facts["born_recently"].test
     window = test.days_since_at_most if test and test.days_since_at_most else 0
     babies = persons.filter(
         (pl.col("birth_date") >= today - datetime.timedelta(days=window))
@@ -376,7 +386,14 @@ _COUNTER_CHANNELS: Final = {"assisted", "enterprise_station"}  # filed as at a w
 
 
 def _sample_cases(
-    settings: Settings, engine: Engine, keyring: KeyRing, folder: Path, now: datetime.datetime
+    settings: Settings,
+    engine: Engine,
+    *,
+    keyring: KeyRing,
+    folder: Path,
+    until: datetime.datetime,
+    services: Catalog,
+    sharing: SharingCatalog,
 ) -> int:
     """File a sample of the city's year of applications through the casework, each on
     its own day: the KPI page then has cases to count (decided at once, or waiting in a
@@ -389,21 +406,18 @@ def _sample_cases(
         return 0
     frame = pl.read_csv(files[-1], infer_schema_length=0)
     who = registry_ids(engine, folder / "truth")
-    catalog = load_services()
     rows = [
         row
         for row in frame.iter_rows(named=True)
-        if row["service"] in catalog
+        if row["service"] in services
         and who.get(row["applicant_person_id"] or "")
-        and datetime.datetime.fromisoformat(row["submitted_at"]) <= now
+        and datetime.datetime.fromisoformat(row["submitted_at"]) <= until
     ]
     every = max(1, len(rows) // SAMPLE_CASES)
-    casework = Casework(
-        Exchange(data_cipher(engine, keyring), load_sharing()), settings.city_division
-    )
+    casework = Casework(Exchange(data_cipher(engine, keyring), sharing), settings.city_division)
     filed = 0
     for row in rows[::every][:SAMPLE_CASES]:
-        service = catalog[row["service"]]
+        service = services[row["service"]]
         channel = Channel.WINDOW if row["channel"] in _COUNTER_CHANNELS else Channel(row["channel"])
         if channel not in service.channels:
             continue
@@ -475,17 +489,32 @@ def prepare(
             on_event=account_event_to_ledger,
         )
         departments = {code: d.zh for code, d in load_departments().items()}
-        seats = staff_seats(departments, needed_agreements(load_services(), load_sharing()))
+        services, sharing = load_services(), load_sharing()
+        needed = needed_agreements(services, sharing)
+        seats = staff_seats(departments, needed)
         with timer("accounts"), session_scope(engine) as db:
             staff, ids = _staff(db, store, seats, departments)
-            state.agreements = _agreements(db, seats, ids, datetime.date(config.year, 1, 1))
-            people = _story_people(folder, today, settings.city_division)
+            state.agreements = _agreements(
+                db,
+                seats,
+                ids,
+                needed=needed,
+                sharing=sharing,
+                since=config.period_start,
+            )
+            people = _story_people(folder, today, settings.city_division, services)
             residents, state.samples = _residents(db, store, data_cipher(engine, keyring), people)
         state.accounts = _keep_secrets(previous, [*staff, *residents])
         with timer("cases"):
             progress("示例办件 a sample of the city's year of applications …")
             state.cases = _sample_cases(
-                settings, engine, keyring, folder, datetime.datetime.now(SHANGHAI)
+                settings,
+                engine,
+                keyring=keyring,
+                folder=folder,
+                until=datetime.datetime.combine(today, datetime.time.max, tzinfo=SHANGHAI),
+                services=services,
+                sharing=sharing,
             )
         with timer("checkpoint"):
             signer = signer_for(settings)
