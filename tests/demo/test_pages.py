@@ -266,14 +266,10 @@ def test_a_profile_is_masked_and_unmasking_needs_the_permission_and_a_reason(
     assert number not in profile.text  # masked
     assert number[:6] in profile.text
     assert "无共享协议" in profile.text or "协议未约定此用途" in profile.text  # withheld, with why
+    unmask = {"purpose": "household_registration", "item": "identity_number", "reason": "核实身份"}
     refused = client.post(
         f"/console/persons/{person.group(1)}/unmask",
-        data={
-            "csrf_token": csrf,
-            "purpose": "household_registration",
-            "item": "identity_number",
-            "reason": "核实申请人身份",
-        },
+        data={"csrf_token": csrf, **unmask},
     )
     assert "明文查看被拒绝" in refused.text  # a window clerk may not unmask
     assert number not in refused.text
@@ -282,12 +278,7 @@ def test_a_profile_is_masked_and_unmasking_needs_the_permission_and_a_reason(
     csrf = _token(client.get("/console/persons").text, "csrf_token")
     shown = client.post(
         f"/console/persons/{person.group(1)}/unmask",
-        data={
-            "csrf_token": csrf,
-            "purpose": "household_registration",
-            "item": "identity_number",
-            "reason": "核实申请人身份",
-        },
+        data={"csrf_token": csrf, **unmask},
     )
     assert number in shown.text
     without_reason = client.post(
