@@ -108,6 +108,26 @@ SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("POST", "/api/v1/me/cases/{case_id}/material"): Permission.CASE_APPLY,
     ("POST", "/api/v1/me/cases/{case_id}/withdraw"): Permission.CASE_APPLY,
     ("POST", "/api/v1/me/cases/{case_id}/rating"): Permission.CASE_APPLY,
+    ("GET", "/api/v1/registry/batches"): Permission.REGISTRY_REVIEW,
+    ("GET", "/api/v1/registry/quarantine"): Permission.REGISTRY_REVIEW,
+    ("GET", "/api/v1/registry/issues"): Permission.REGISTRY_REVIEW,
+    ("GET", "/api/v1/registry/reviews"): Permission.REGISTRY_REVIEW,
+    ("POST", "/api/v1/registry/reviews/{pair_id}"): Permission.REGISTRY_REVIEW,
+    # The admin API: one duty, one permission (三权分立).
+    ("GET", "/api/v1/admin/departments"): Permission.DEPARTMENT_MANAGE,
+    ("POST", "/api/v1/admin/departments"): Permission.DEPARTMENT_MANAGE,
+    ("GET", "/api/v1/admin/users"): Permission.USER_MANAGE,
+    ("POST", "/api/v1/admin/users"): Permission.USER_MANAGE,
+    ("POST", "/api/v1/admin/users/find"): Permission.USER_MANAGE,
+    ("POST", "/api/v1/admin/users/{user_id}/disable"): Permission.USER_MANAGE,
+    ("POST", "/api/v1/admin/users/{user_id}/enable"): Permission.USER_MANAGE,
+    ("POST", "/api/v1/admin/users/{user_id}/password"): Permission.USER_MANAGE,
+    ("GET", "/api/v1/admin/grants"): Permission.ROLE_GRANT,
+    ("POST", "/api/v1/admin/users/{user_id}/roles"): Permission.ROLE_GRANT,
+    ("DELETE", "/api/v1/admin/users/{user_id}/roles/{role}"): Permission.ROLE_GRANT,
+    ("POST", "/api/v1/admin/unlock"): Permission.ACCOUNT_UNLOCK,
+    ("GET", "/api/v1/admin/keys"): Permission.KEY_ROTATE,
+    ("POST", "/api/v1/admin/keys/census"): Permission.KEY_ROTATE,
 }
 """Every operation that needs a session, and the permission it needs beyond one."""
 

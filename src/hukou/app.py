@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from hukou.accounts.admin_pages import router as admin_pages
+from hukou.accounts.admin_routes import router as admin_router
 from hukou.accounts.errors import AccessError, NotAuthenticatedError
 from hukou.accounts.events import AccountEvent
 from hukou.accounts.pages import router as login_pages
@@ -37,15 +39,18 @@ from hukou.casework.pages import router as casework_pages
 from hukou.casework.routes import router as casework_router
 from hukou.config import Settings, get_settings
 from hukou.db import create_engine_for
+from hukou.exchange.agreement_pages import router as agreement_pages
 from hukou.exchange.pages import router as exchange_pages
 from hukou.exchange.routes import router as exchange_router
 from hukou.points.pages import router as points_pages
 from hukou.registry.pages import router as registry_pages
 from hukou.registry.push import load_push_tokens
 from hukou.registry.push import router as registry_push_router
+from hukou.registry.routes import router as registry_router
 from hukou.security import selftest
 from hukou.system.routes import router as system_router
 from hukou.web import STATIC_DIR, Translator, page_language, render
+from hukou.web.admin_keys import router as admin_keys
 from hukou.web.console import router as console_router
 from hukou.web.portal import router as portal_router
 from hukou.web.session import LoginRequired, login_url
@@ -121,12 +126,17 @@ def account_event_to_ledger(db: Session, event: AccountEvent) -> None:
 _ROUTERS: Final = (
     system_router,
     registry_push_router,
+    registry_router,
     audit_router,
     accounts_router,
+    admin_router,
     exchange_router,
     casework_router,
     login_pages,
     console_router,
+    admin_keys,
+    admin_pages,
+    agreement_pages,
     casework_pages,
     points_pages,
     audit_pages,

@@ -19,7 +19,7 @@ from hukou.audit import ledger
 from hukou.db import create_engine_for, session_scope
 from hukou.demo.seats import DEMO_PASSWORD
 from hukou.demo.state import Sample
-from hukou.registry.model import ReviewPair, SourceRecord
+from hukou.registry.model import ReviewPair
 from tests.demo.conftest import Prepared
 
 
@@ -315,18 +315,20 @@ def test_a_data_officer_decides_a_review_pair_side_by_side(
     client: TestClient, prepared: Prepared
 ) -> None:
     engine = create_engine_for(prepared.settings.database_url)
-    with session_scope(engine) as db:  # the demo's small registry has no uncertain pair
-        left, right = db.scalars(select(SourceRecord.id).order_by(SourceRecord.id).limit(2))
-        pair = ReviewPair(record_l=left, record_r=right, probability=0.42, status="pending")
-        db.add(pair)
-        db.flush()
-        pair_id = pair.id
+    with session_scope(engine) as db:  # the demo's late leases put pairs in the queue
+        pair = db.scalars(
+            select(ReviewPair).where(ReviewPair.status == "pending").order_by(ReviewPair.id)
+        ).first()
+        assert pair is not None
+        pair_id, probability = pair.id, pair.probability
     _with_second_factor(client, prepared, "officer-registry")  # a code is good once a step
     page = client.get("/console/data")
     assert page.status_code == 200
     assert f'id="pair-{pair_id}"' in page.text
-    assert "0.420" in page.text
+    assert f"{probability:.3f}" in page.text
     assert re.search(r"\d+ = \d+ \+ \d+", page.text)  # rows in = accepted + quarantined
+    queued = client.get("/api/v1/registry/reviews").json()["pairs"]
+    assert pair_id in [p["id"] for p in queued]  # the JSON twin lists the same pair
     decided = client.post(
         f"/console/data/review/{pair_id}",
         data={"csrf_token": _token(page.text, "csrf_token"), "decision": "different"},
@@ -339,9 +341,82 @@ def test_a_data_officer_decides_a_review_pair_side_by_side(
         size = ledger.ledger_size(db)
         assert ledger.read_entry(db, size - 1).action == "review.different"
     engine.dispose()
+    after = client.get("/api/v1/registry/reviews").json()["pairs"]
+    assert pair_id not in [p["id"] for p in after]
     client.cookies.clear()
     _log_in(client, "clerk")
     assert client.get("/console/data").status_code == 403
+    assert client.get("/api/v1/registry/reviews").status_code == 403
+
+
+def test_the_data_page_lists_the_registrys_issues_and_its_twins_agree(
+    client: TestClient, prepared: Prepared
+) -> None:
+    _with_second_factor(client, prepared, "officer-housing")
+    issues = client.get("/api/v1/registry/issues", params={"limit": 1000}).json()
+    assert issues["persons_with_issues"] > 0  # the synthetic city's defects show
+    assert issues["persons_with_issues"] == len(issues["persons"])
+    counted = sum(len(p["conflicts"]) for p in issues["persons"])
+    assert counted == sum(issues["conflicts_by_field"].values())
+    flagged = sum(len(p["flags"]) for p in issues["persons"])
+    assert flagged == sum(issues["flags_by_code"].values())
+    page = client.get("/console/data").text
+    assert f"({issues['persons_with_issues']})" in page
+    first = issues["persons"][0]
+    assert f'href="/console/persons/{first["person_id"]}"' in page
+    code = next(iter(issues["flags_by_code"] or issues["conflicts_by_field"]))
+    only = client.get("/api/v1/registry/issues", params={"code": code}).json()
+    assert 0 < only["persons_with_issues"] <= issues["persons_with_issues"]
+    assert all(
+        code in {c["field"] for c in p["conflicts"]} | {f["code"] for f in p["flags"]}
+        for p in only["persons"]
+    )
+    batches = client.get("/api/v1/registry/batches").json()["batches"]
+    assert batches
+    assert all(b["rows_in"] == b["accepted"] + b["quarantined"] for b in batches)
+    assert f"<code>{batches[0]['file']}</code>" in page
+    lines = client.get("/api/v1/registry/quarantine", params={"limit": 5}).json()["lines"]
+    assert lines
+    assert all(line["reasons"] for line in lines)
+    assert client.get("/api/v1/registry/issues", params={"code": "DROP TABLE"}).status_code == 422
+
+
+def test_a_profile_shows_residence_evidence_household_and_cases(
+    client: TestClient, prepared: Prepared
+) -> None:
+    sample = next(s for s in prepared.state.samples if s.service == "birth_registration")
+    _log_in(client, "clerk")
+    csrf = _token(client.get("/console/persons").text, "csrf_token")
+    found = client.post(
+        "/console/persons",
+        data={
+            "csrf_token": csrf,
+            "purpose": "household_registration",
+            "identity_number": sample.applicant,
+        },
+    )
+    person = re.search(r'href="/console/persons/([^"?]+)\?purpose=', found.text)
+    assert person is not None
+    filed = _file(client, sample)  # the parent's birth 一件事, filed by this clerk
+    case_id = filed.headers["location"].rsplit("/", 1)[1]
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:
+        before = ledger.ledger_size(db)
+    profile = client.get(f"/console/persons/{person.group(1)}")
+    assert profile.status_code == 200
+    assert 'id="evidence"' in profile.text  # the hukou at least
+    assert "户籍地" in profile.text
+    assert f'href="/console/cases/{case_id}"' in profile.text
+    members = re.findall(
+        r'<a href="/console/persons/(\w+)\?purpose=household_registration">', profile.text
+    )
+    with session_scope(engine) as db:
+        after = ledger.ledger_size(db)
+        read = [ledger.read_entry(db, seq) for seq in range(before, after)]
+    engine.dispose()
+    # one entry for the person, one per household member shown: each read is a fact
+    assert after - before == 1 + len(members)
+    assert {e.person_id for e in read} == {person.group(1), *members}
 
 
 def test_an_applicants_explanation_matches_the_ranking(client: TestClient) -> None:
@@ -359,3 +434,25 @@ def test_an_applicants_explanation_matches_the_ranking(client: TestClient) -> No
     assert f"<strong>{score}</strong>" in explained.text
     missing = client.get("/console/points/explain", params={"applicant": "SIM9999999x"})
     assert missing.status_code == 404
+
+
+def test_a_resident_sees_their_data_and_where_each_item_came_from(
+    client: TestClient, prepared: Prepared
+) -> None:
+    parent = next(s for s in prepared.state.samples if s.service == "birth_registration")
+    _log_in(client, "resident1")  # the parent of the birth story
+    page = client.get("/me/data")
+    assert page.status_code == 200
+    assert parent.applicant in page.text  # one's own data, in clear
+    row = re.search(r'<tr id="item-registered_address">(.*?)</tr>', page.text, re.S)
+    assert row is not None
+    assert re.search(r"<code>[^<]+\.csv:\d+</code>", row.group(1))  # file and line
+    assert "公安" in row.group(1)  # the household register
+    seq = re.search(r'id="read-seq">#(\d+)<', page.text)
+    assert seq is not None
+    history = client.get("/api/v1/me/accesses").json()["accesses"]
+    own = next(a for a in history if a["seq"] == int(seq.group(1)))
+    assert own["purpose"] == "self_access"
+    client.cookies.clear()
+    _log_in(client, "clerk")
+    assert client.get("/me/data").status_code == 403

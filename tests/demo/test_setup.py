@@ -20,6 +20,7 @@ from hukou.casework.sharing import needed_agreements
 from hukou.cli import app
 from hukou.config import get_settings
 from hukou.db import create_engine_for, session_scope
+from hukou.demo.late_leases import TENANTS
 from hukou.demo.seats import DEMO_PASSWORD
 from hukou.demo.setup import demo_year, prepare
 from hukou.demo.state import DemoState, state_file
@@ -27,6 +28,7 @@ from hukou.exchange.catalog import load_catalog as load_sharing
 from hukou.exchange.model import AgreementRow
 from hukou.keyring import data_cipher, load_keyring
 from hukou.registry import find_by_identity_number
+from hukou.registry.model import Batch, ReviewPair, SourceRecord
 from hukou.security.datakeys import scope_of
 from tests.demo.conftest import POPULATION, TODAY, Prepared
 
@@ -102,6 +104,24 @@ def test_the_birth_story_is_a_registered_parent_and_a_recent_baby(prepared: Prep
     printed = [a.person for a in prepared.state.accounts if a.person]
     assert printed
     assert all("*" in p for p in printed)
+
+
+def test_a_late_batch_of_hand_typed_leases_fills_the_review_queue(prepared: Prepared) -> None:
+    engine = create_engine_for(prepared.settings.database_url)
+    try:
+        with session_scope(engine) as db:
+            late = db.scalars(select(Batch).where(Batch.file_name.like("zlba_%"))).all()
+            batch = max(late, key=lambda b: b.file_name)  # the city's own file, then the late one
+            pairs = db.scalars(select(ReviewPair)).all()
+            late_records = set(
+                db.scalars(select(SourceRecord.id).where(SourceRecord.batch_id == batch.id))
+            )
+    finally:
+        engine.dispose()
+    assert batch.rows_in == 4 * TENANTS == batch.rows_accepted + batch.rows_quarantined
+    assert pairs  # some pairs the model cannot decide
+    assert all(0.5 <= p.probability < 0.95 for p in pairs)
+    assert all({p.record_l, p.record_r} & late_records for p in pairs)
 
 
 def test_a_second_run_makes_nothing_new_and_keeps_the_secrets(prepared: Prepared) -> None:

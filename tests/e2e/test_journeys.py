@@ -217,3 +217,29 @@ def test_an_auditor_checks_a_proof_and_verifies_the_ledger(page: Page, demo: Dem
     page.wait_for_selector("#verify-result")
     assert page.locator("#verify-result").inner_text().startswith("校验通过")
     screenshot(page, "journey-auditor-verifies-ledger")
+
+
+def test_a_data_officer_resolves_a_review_pair(page: Page, demo: Demo) -> None:
+    officer = next(a for a in demo.state()["accounts"] if a["username"] == "officer-registry")
+    page.goto(demo.url + "/console/data")
+    page.fill("#username", officer["username"])
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("#login-submit")
+    code = totp_code(
+        secret_from_base32(officer["totp_secret"]), datetime.datetime.now(datetime.UTC)
+    )
+    page.fill("#code", code)
+    page.click("#code-submit")
+    page.wait_for_url(demo.url + "/console/data")
+    pairs = page.locator("section.pair")
+    queued = pairs.count()
+    assert queued > 0  # the demo's late, hand-typed leases
+    first = pairs.first
+    pair_id = first.get_attribute("id")
+    assert first.locator("table.side-by-side td").count() >= 10  # two records side by side
+    first.get_by_role("button", name="同一人（合并）").click()
+    page.wait_for_url(demo.url + "/console/data#review")
+    assert page.locator(f"#{pair_id}").count() == 0
+    assert page.locator("section.pair").count() == queued - 1
+    assert page.locator("#issue-list tbody tr").count() > 0  # conflicts and flags listed
+    screenshot(page, "journey-data-officer-resolves-pair")

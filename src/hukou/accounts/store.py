@@ -315,7 +315,7 @@ class AccountStore:
         names = db.scalars(select(UserRoleRow.role).where(UserRoleRow.user_id == user_id))
         return frozenset(Role(name) for name in names)
 
-    def _account(self, db: Session, row: UserRow) -> Account:
+    def _account(self, db: Session, row: UserRow, roles: frozenset[Role] | None = None) -> Account:
         return Account(
             id=row.id,
             kind=AccountKind(row.kind),
@@ -323,7 +323,7 @@ class AccountStore:
             display_name=row.display_name,
             department_code=row.department_code,
             person_id=row.person_id,
-            roles=self._roles(db, row.id),
+            roles=self._roles(db, row.id) if roles is None else roles,
             disabled=row.disabled,
             second_factor_enrolled=row.totp_confirmed,
             must_change_password=row.must_change_password,
@@ -461,6 +461,49 @@ class AccountStore:
         row = db.scalars(select(UserRow).where(UserRow.username == fold_username(username)))
         found = row.one_or_none()
         return None if found is None else self._account(db, found)
+
+    def staff_accounts(
+        self,
+        db: Session,
+        *,
+        department_code: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> tuple[Account, ...]:
+        """Staff accounts by user name, a page at a time (``limit`` from ``offset``).
+
+        Staff only: residents are many and are found one at a time by user name
+        (:meth:`find_account`), so that administering accounts never means paging
+        through the population.
+        """
+        query = select(UserRow).where(UserRow.kind == AccountKind.STAFF.value)
+        if department_code is not None:
+            query = query.where(UserRow.department_code == department_code)
+        rows = db.scalars(query.order_by(UserRow.username).limit(limit).offset(offset)).all()
+        held: dict[str, set[Role]] = {row.id: set() for row in rows}
+        if held:
+            found = select(UserRoleRow.user_id, UserRoleRow.role)
+            for user_id, role in db.execute(found.where(UserRoleRow.user_id.in_(held))):
+                held[user_id].add(Role(role))
+        return tuple(self._account(db, row, frozenset(held[row.id])) for row in rows)
+
+    def lockouts(self, db: Session, usernames: Iterable[str]) -> dict[str, datetime.datetime]:
+        """User name → until when it is locked, for those of ``usernames`` locked now."""
+        keys = {self._name_key(fold_username(name)): name for name in usernames}
+        if not keys:
+            return {}
+        rows = db.execute(
+            select(LoginCounterRow.username_key, LoginCounterRow.locked_until).where(
+                LoginCounterRow.username_key.in_(keys),
+                LoginCounterRow.locked_until.is_not(None),
+            )
+        )
+        now = self._now()
+        return {
+            keys[key]: as_utc(until)
+            for key, until in rows
+            if until is not None and as_utc(until) > now
+        }
 
     def grant_role(
         self, db: Session, user_id: str, role: Role | str, *, granted_by: str | None

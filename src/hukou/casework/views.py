@@ -31,6 +31,7 @@ __all__ = [
     "TaskView",
     "case_view",
     "cases_of_person",
+    "cases_seen_by",
     "inbox",
     "may_see",
 ]
@@ -239,3 +240,17 @@ def cases_of_person(db: Session, person_id: str, *, limit: int = 100) -> list[st
             .limit(limit)
         )
     )
+
+
+def cases_seen_by(
+    db: Session, person_id: str, *, department: str | None, today: datetime.date, limit: int = 20
+) -> list[CaseView]:
+    """A person's cases that ``department`` may see (first contact or a reviewing
+    department), as that department sees them, newest first."""
+    found = []
+    for case_id in cases_of_person(db, person_id, limit=limit):
+        case = db.get(CaseRow, case_id)
+        tasks = list(db.scalars(select(CaseTask).where(CaseTask.case_id == case_id)))
+        if case is not None and may_see(case, tasks, department=department):
+            found.append(case_view(db, case_id, today=today, department=department))
+    return found

@@ -5,13 +5,16 @@ Each step is skipped when already done, so a second run costs seconds:
 1. the schema (Alembic, as ``hukou db upgrade``);
 2. the synthetic city under the data folder (kept while its population is the one asked);
 3. its feeds ingested (a file ingested before is recognised by its content hash) and the
-   registry linked (a no-op when nothing is pending);
+   registry linked (a no-op when nothing is pending), then a late batch of hand-typed leases
+   (:mod:`hukou.demo.late_leases`) that gives the clerical-review queue its pairs;
 4. the departments, and one demo account per role (:mod:`hukou.demo.seats`); accounts whose
    role needs a second factor get a TOTP secret provisioned and printed — a demo's keys;
 5. the sharing agreements the service catalog needs (``hukou.casework.sharing``), each
    proposed by the consumer's data officer and approved by the provider's, in the ledger;
 6. portal accounts for a few residents registered in the city;
-7. a signed ledger checkpoint, so the audit pages have one to verify against.
+7. a sample of the city's year of applications filed through the casework, and the
+   departments' reviews of those that waited for one, as their year went (once);
+8. a signed ledger checkpoint, so the audit pages have one to verify against.
 
 What was made is kept in ``<data>/demo.json`` (user names, second-factor secrets, the
 residents' masked numbers): the demo's own file, under ``var/`` and never committed.
@@ -45,14 +48,15 @@ from hukou.audit import ledger
 from hukou.audit.keys import signer_for
 from hukou.casework.catalog import Catalog, Channel, load_departments
 from hukou.casework.catalog import load_catalog as load_services
-from hukou.casework.lifecycle import StepRefusedError
-from hukou.casework.model import CaseRow
+from hukou.casework.lifecycle import StepRefusedError, TaskState
+from hukou.casework.model import CaseRow, CaseTask
 from hukou.casework.routes import SHANGHAI
 from hukou.casework.service import Casework
 from hukou.casework.sharing import Needed, needed_agreements
-from hukou.casework.store import Filing, FilingError
+from hukou.casework.store import Filing, FilingError, act_on_task
 from hukou.config import Settings
 from hukou.db import create_engine_for, session_scope, upgrade
+from hukou.demo.late_leases import write_late_leases
 from hukou.demo.seats import (
     DEMO_PASSWORD,
     RESIDENT_SEATS,
@@ -72,10 +76,11 @@ from hukou.registry import find_by_identity_number
 from hukou.registry.evaluate import registry_ids
 from hukou.registry.link import link_pending
 from hukou.registry.model import Batch
-from hukou.registry.parallel import city_jobs, default_workers, ingest_jobs
+from hukou.registry.parallel import IngestJob, city_jobs, default_workers, ingest_jobs
 from hukou.security import KeyRing
 from hukou.security.datakeys import scope_of
 from hukou.security.fields import FieldCipher
+from hukou.standards.workdays import add_workdays
 from hukou.synth.city import generate_city
 from hukou.synth.config import CityConfig
 
@@ -172,6 +177,22 @@ def _registry(
     )
     progress("关联比对 linking records to persons …")
     link_pending(engine, keyring)  # a full run the first time, then only what is new
+    late = write_late_leases(
+        folder,
+        settings.data_dir / "late",
+        seed=config.seed,
+        day=config.snapshot_date + datetime.timedelta(days=5),
+    )
+    progress("补录租赁登记 a late batch of hand-typed leases (for clerical review) …")
+    ingest_jobs(
+        settings.database_url,
+        [IngestJob("housing", late)],
+        keyring=keyring,
+        key_file=key_file,
+        workers=1,
+        today=config.snapshot_date,
+    )
+    link_pending(engine, keyring)
 
 
 def _acting(account_id: str, username: str, seat: Seat) -> ActiveSession:
@@ -383,6 +404,7 @@ def _residents(
 SAMPLE_CASES: Final = 300
 """Applications of the city's year filed when the demo is set up (an evenly spread sample)."""
 _COUNTER_CHANNELS: Final = {"assisted", "enterprise_station"}  # filed as at a window here
+_SEED: Final = "demo:seed"  # who filed (and reviewed) the sample cases
 
 
 def _sample_cases(
@@ -427,7 +449,7 @@ def _sample_cases(
             channel=channel,
             applicant_id=applicant,
             subject_id=who.get(row["subject_person_id"] or "") or applicant,
-            filed_by="demo:seed",
+            filed_by=_SEED,
             department="resident" if channel is Channel.ONLINE else service.first_contact,
         )
         at = datetime.datetime.fromisoformat(row["submitted_at"])
@@ -438,6 +460,38 @@ def _sample_cases(
         except (FilingError, StepRefusedError, ReadRefusedError):
             continue  # a filing the rules refuse is no demo case
     return filed
+
+
+def _review_samples(engine: Engine, services: Catalog, today: datetime.date) -> int:
+    """The departments' reviews of the sample cases, as their year went: each open task
+    approved 1 to 7 working days after its case was filed (task by task, so parallel
+    tasks finish on different days), if that day has come. Only the cases filed by the
+    demo itself; a task someone opened in the console is left to them."""
+    decided = 0
+    with session_scope(engine) as db:
+        tasks = db.execute(
+            select(CaseTask, CaseRow)
+            .join(CaseRow, CaseRow.id == CaseTask.case_id)
+            .where(CaseRow.filed_by == _SEED, CaseTask.state == TaskState.OPEN.value)
+            .order_by(CaseTask.id)
+        ).all()
+        for task, case in tasks:
+            day = add_workdays(case.filed_on, 1 + task.id % 7)
+            if day >= today:
+                continue
+            at = datetime.datetime.combine(day, datetime.time(10), tzinfo=SHANGHAI)
+            act_on_task(
+                db,
+                task.id,
+                TaskState.APPROVED,
+                version=task.version,
+                by=_SEED,
+                department=task.department,
+                service=services[case.service],
+                now=at,
+            )
+            decided += 1
+    return decided
 
 
 def _timer(into: dict[str, float]) -> Callable[[str], AbstractContextManager[None]]:
@@ -516,6 +570,8 @@ def prepare(
                 services=services,
                 sharing=sharing,
             )
+            if state.cases:  # reviewed once, with the filing
+                _review_samples(engine, services, today)
         with timer("checkpoint"):
             signer = signer_for(settings)
             if signer is not None:

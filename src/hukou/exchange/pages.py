@@ -19,13 +19,24 @@ from starlette.responses import Response
 
 from hukou.accounts import ActiveSession, Permission
 from hukou.audit.entry import EntryError
+from hukou.casework.routes import china_now, service_catalog
+from hukou.casework.views import cases_seen_by
 from hukou.db import session_scope
 from hukou.exchange.routes import request_exchange
-from hukou.exchange.service import PersonView, ReadRefusedError
+from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
+from hukou.registry.households import household_of
+from hukou.registry.residence import WEIGHTS, Evidence, evidence_from
+from hukou.standards.dates import as_date
 from hukou.web import page_language, render
 from hukou.web.session import PageActor, first, form_fields
 
-__all__ = ["PROFILE_ITEMS", "router"]
+__all__ = [
+    "MEMBER_ITEMS",
+    "PROFILE_ITEMS",
+    "profile_rows",
+    "residence_evidence",
+    "router",
+]
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +55,10 @@ PROFILE_ITEMS: Final = (
     "phone",
     "address",
     "residence_division",
+    "lease_start",
+    "care_division",
+    "filing_date",
+    "employer_division",
     "actual_residence_division",
     "residence_confidence",
     "residence_since",
@@ -53,7 +68,10 @@ PROFILE_ITEMS: Final = (
     "medical_scheme",
     "school_name",
 )
-"""What a profile asks for: who, where registered and where living, work, cover, school."""
+"""What a profile asks for: who, where registered and where living (with the evidence's
+dates), work, cover, school."""
+MEMBER_ITEMS: Final = ("name", "relationship", "sex", "birth_date")
+"""What a profile shows of each household member: each member's own read and ledger entry."""
 
 _PERSON_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 
@@ -144,6 +162,14 @@ def _profile(
                 unmask=unmask or (),
                 reason=reason,
             )
+            members = _members(db, exchange, actor, view, purpose) if view.found else []
+            cases = (
+                cases_seen_by(
+                    db, person_id, department=actor.department_code, today=china_now().date()
+                )
+                if actor.has(Permission.CASE_READ)
+                else []
+            )
     except (ReadRefusedError, EntryError) as error:
         raise HTTPException(422, str(error)) from None
     if not view.found:
@@ -154,7 +180,11 @@ def _profile(
         {
             "actor": actor,
             "view": view,
-            "rows": _rows(view),
+            "rows": profile_rows(view),
+            "evidence": residence_evidence(view),
+            "members": members,
+            "cases": cases,
+            "services": service_catalog(request),
             "purpose": purpose,
             "purpose_name": _purposes(request).get(purpose, purpose),
             "may_unmask": actor.has(Permission.PERSON_UNMASK),
@@ -162,7 +192,58 @@ def _profile(
     )
 
 
-def _rows(view: PersonView) -> list[dict[str, Any]]:
+def residence_evidence(view: PersonView) -> list[Evidence]:
+    """The evidence of residence among the items read, strongest first: each department's
+    fields go through the registry's own rule (:func:`evidence_from`), so the profile
+    shows what the inference weighed — as far as this reader may see it."""
+    fields: dict[str, dict[str, object]] = {}
+    as_of: dict[str, datetime.date] = {}
+    for item in _EVIDENCE_ITEMS:
+        value, source = view.values.get(item), view.provenance.get(item)
+        day = None if source is None else as_date(source.as_of)
+        if value is None or source is None or day is None:
+            continue
+        fields.setdefault(source.department, {})[item] = value
+        as_of[source.department] = max(as_of.get(source.department, day), day)
+    found = [
+        evidence
+        for department, given in fields.items()
+        for evidence in evidence_from(department, given, as_of[department])
+    ]
+    hukou = view.values.get("registered_division")
+    source = view.provenance.get("registered_division")
+    day = None if source is None else as_date(source.as_of)
+    if isinstance(hukou, str) and source is not None and day is not None:
+        weight = WEIGHTS["registered_division"]
+        found.append(Evidence(hukou, "registered_division", weight, day, source.department))
+    return sorted(found, key=lambda e: (-e.weight, e.since))
+
+
+_EVIDENCE_ITEMS: Final = (
+    "residence_division",
+    "lease_start",
+    "care_division",
+    "filing_date",
+    "employer_division",
+    "address",
+)
+
+
+def _members(
+    db: Any, exchange: Exchange, actor: ActiveSession, view: PersonView, purpose: str
+) -> list[PersonView]:
+    """The person's household, each member read for the same purpose (a ledger entry
+    each) — only when the reader may see the household at all."""
+    if "household_number" not in view.values:
+        return []
+    return [
+        exchange.read(db, actor, member.person_id, MEMBER_ITEMS, purpose)
+        for member in household_of(db, view.person_id)
+        if member.person_id != view.person_id
+    ]
+
+
+def profile_rows(view: PersonView) -> list[dict[str, Any]]:
     """One row per item asked for: its value and source, or why it was withheld."""
     rows = []
     for item in PROFILE_ITEMS:

@@ -27,7 +27,7 @@ from hukou.exchange.service import Exchange, PersonView, ReadRefusedError
 from hukou.keyring import data_cipher
 from hukou.web.keys import request_keyring
 
-__all__ = ["ErrorBody", "ledger_signer", "request_exchange", "router"]
+__all__ = ["ErrorBody", "ledger_signer", "request_exchange", "router", "visible_agreements"]
 
 log = logging.getLogger("hukou.exchange")
 
@@ -353,13 +353,19 @@ def read_batch(request: Request, body: BatchRequest, actor: Session) -> BatchRes
 # --------------------------------------------------------------------------- agreements
 
 
-@router.get("/agreements", response_model=AgreementList)
-def list_agreements(request: Request, actor: Session) -> AgreementList:
-    """Agreements the actor's department provides or consumes (auditors: all of them)."""
+def visible_agreements(request: Request, actor: ActiveSession) -> list[deals.AgreementView]:
+    """Agreements the actor's department provides or consumes (auditors: all of them);
+    the console's agreements page lists the same."""
     actor.require(Permission.AGREEMENT_READ)
     everyone = actor.has(Permission.LEDGER_READ)
     with session_scope(request.app.state.engine) as db:
-        found = deals.list_agreements(db, None if everyone else actor.department_code or "")
+        return deals.list_agreements(db, None if everyone else actor.department_code or "")
+
+
+@router.get("/agreements", response_model=AgreementList)
+def list_agreements(request: Request, actor: Session) -> AgreementList:
+    """Agreements the actor's department provides or consumes (auditors: all of them)."""
+    found = visible_agreements(request, actor)
     return AgreementList(agreements=[_agreement_out(view) for view in found])
 
 

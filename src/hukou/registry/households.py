@@ -19,7 +19,7 @@ import datetime
 from collections.abc import Collection
 
 import polars as pl
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, delete
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hukou.db import Base
@@ -29,6 +29,7 @@ __all__ = [
     "HEAD",
     "Household",
     "HouseholdMember",
+    "household_of",
     "households_frame",
     "store_households",
 ]
@@ -156,3 +157,25 @@ def store_households(
             session.execute(delete(Household).where(Household.household_number.in_(chunk)))
     insert_frame(session, Household, households.with_columns(pl.lit(now).alias("updated_at")))
     insert_frame(session, HouseholdMember, members)
+
+
+def household_of(db: Session, person_id: str) -> list[HouseholdMember]:
+    """The current members of the household ``person_id`` belongs to, head first (none
+    if the person is in no household). Ids and relationships only: whoever shows more of a
+    member reads that member through ``exchange``."""
+    number = db.scalar(
+        select(HouseholdMember.household_number).where(HouseholdMember.person_id == person_id)
+    )
+    if number is None:
+        return []
+    return list(
+        db.scalars(
+            select(HouseholdMember)
+            .where(HouseholdMember.household_number == number)
+            .order_by(
+                HouseholdMember.is_head.desc(),
+                HouseholdMember.relationship,
+                HouseholdMember.person_id,
+            )
+        )
+    )

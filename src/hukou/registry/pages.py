@@ -1,24 +1,23 @@
 """The data pages of the console (数据管理), for data officers: the feed batches with their
 reports (rows in = accepted + quarantined, the reasons), the quarantine's latest lines
-with every reason (values masked), and the clerical-review queue — two records side by
-side, masked, decided "same person" or "keep apart" (a ledger entry; the next link run
-honours it).
+with every reason (values masked), the open issues (departments disagreeing on a field,
+quality flags; each person links to their profile), and the clerical-review queue — two
+records side by side, masked, decided "same person" or "keep apart" (a ledger entry; the
+next link run honours it).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from starlette.responses import Response
 
 from hukou.accounts import ActiveSession, Permission
 from hukou.db import session_scope
+from hukou.registry import worklist
 from hukou.registry.link import ReviewError, decide, list_pairs
-from hukou.registry.model import Batch, QuarantinedRow
 from hukou.web import render
 from hukou.web.keys import request_keyring
 from hukou.web.session import PageActor, first, form_fields
@@ -30,42 +29,25 @@ router = APIRouter(include_in_schema=False)
 BATCHES: Final = 100
 QUARANTINE: Final = 50
 PAIRS: Final = 50
-
-
-def _batches(db: Any) -> list[dict[str, Any]]:
-    rows = []
-    for batch in db.scalars(select(Batch).order_by(Batch.started_at.desc()).limit(BATCHES)):
-        report = json.loads(batch.report) if batch.report else {}
-        reasons = sorted(report.get("reasons", {}).items(), key=lambda kv: -kv[1])[:3]
-        rows.append({"batch": batch, "reasons": reasons, "seconds": report.get("seconds")})
-    return rows
-
-
-def _quarantine(db: Any) -> list[dict[str, Any]]:
-    """The latest quarantined lines: where, and why (the values in the reasons are masked
-    at ingest; the line itself stays encrypted)."""
-    rows = []
-    for row in db.scalars(
-        select(QuarantinedRow).order_by(QuarantinedRow.id.desc()).limit(QUARANTINE)
-    ):
-        rows.append({"row": row, "reasons": json.loads(row.reasons)})
-    return rows
+ISSUES: Final = 50
 
 
 def _page(
     request: Request, actor: ActiveSession, *, notice: str | None = None, status_code: int = 200
 ) -> Response:
     with session_scope(request.app.state.engine) as db:
-        batches = _batches(db)
-        quarantine = _quarantine(db)
+        found_batches = worklist.batches(db, limit=BATCHES)
+        found_quarantine = worklist.quarantine(db, limit=QUARANTINE)
+        found_issues = worklist.issues(db, limit=ISSUES)
     pairs = list_pairs(request.app.state.engine, request_keyring(request), limit=PAIRS)
     return render(
         request,
         "data.html",
         {
             "actor": actor,
-            "batches": batches,
-            "quarantine": quarantine,
+            "batches": found_batches,
+            "quarantine": found_quarantine,
+            "issues": found_issues,
             "pairs": pairs,
             "notice": notice,
         },

@@ -35,8 +35,11 @@ from hukou.security.rotation import (
     DEFAULT_BATCH_SIZE,
     ColumnReport,
     KeyInUseError,
+    KeyState,
+    MasterKeyStatus,
     ReencryptReport,
     census,
+    key_status,
     reencrypt,
     retire_unused_key,
 )
@@ -244,6 +247,16 @@ def reencrypt_command(
         _retire(file, retire_key)
 
 
+def _state_text(key: MasterKeyStatus) -> str:
+    return {
+        KeyState.ACTIVE: "active",
+        KeyState.MISSING: "NOT IN THE KEY RING: what it wraps or encrypted cannot be decrypted",
+        KeyState.IN_USE: "old: run `hukou keys reencrypt`",
+        KeyState.UNUSED: f"unused: may be retired (`hukou keys retire {key.key_id}`)",
+        KeyState.UNCOUNTED: "old: tokens not counted",
+    }[key.state]
+
+
 @keys_app.command("status")
 def status_command(file: FileOption = None) -> None:
     """Per master key, the data keys it wraps and the old tokens it encrypted: which keys
@@ -251,24 +264,16 @@ def status_command(file: FileOption = None) -> None:
     ring = _ring(file)
     with _engine() as engine:
         counts = census(engine, _columns())
-        keys = data_key_census(engine)
-    total = counts.by_key()
-    typer.echo(f"active master key: {ring.active_key_id}")
+        status = key_status(ring, data_key_census(engine), counts)
+    typer.echo(f"active master key: {status.active_key_id}")
     typer.echo(f"{'master key':<26} {'data keys':>9} {'v1 tokens':>9}  state")
-    for key_id in sorted(set(ring.key_ids) | set(total) | set(keys.by_master)):
-        used = keys.by_master[key_id] + total[key_id]
-        if key_id == ring.active_key_id:
-            state = "active"
-        elif key_id not in ring:
-            state = "NOT IN THE KEY RING: what it wraps or encrypted cannot be decrypted"
-        elif used:
-            state = "old: run `hukou keys reencrypt`"
-        else:
-            state = f"unused: may be retired (`hukou keys retire {key_id}`)"
-        typer.echo(f"{key_id:<26} {keys.by_master[key_id]:>9} {total[key_id]:>9}  {state}")
+    for key in status.master_keys:
+        typer.echo(
+            f"{key.key_id:<26} {key.data_keys:>9} {key.v1_tokens or 0:>9}  {_state_text(key)}"
+        )
     typer.echo(f"{'purpose (data-key scope)':<26} {'live':>9} {'shredded':>9}")
-    for scope in sorted(set(keys.live) | set(keys.shredded)):
-        typer.echo(f"{scope:<26} {keys.live[scope]:>9} {keys.shredded[scope]:>9}")
+    for scope in status.scopes:
+        typer.echo(f"{scope.scope:<26} {scope.live:>9} {scope.shredded:>9}")
     for name, column in counts.columns.items():
         v2 = sum(counts.data_key_tokens.get(name, {}).values())
         v1 = ", ".join(f"{k}={n}" for k, n in sorted(column.items())) or "none"

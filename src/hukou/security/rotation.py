@@ -44,13 +44,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from hukou.security.columns import EncryptedColumn
-from hukou.security.datakeys import data_key_census
+from hukou.security.datakeys import DataKeyCensus, data_key_census
 from hukou.security.fields import TOKEN_MARK, FieldCipher
 from hukou.security.keys import KEY_ID_PATTERN, KeyRing, retire
 from hukou.security.sm import DecryptionError
@@ -59,10 +60,15 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "ColumnReport",
     "KeyInUseError",
+    "KeyState",
+    "KeyStatus",
+    "MasterKeyStatus",
     "ReencryptReport",
     "RowFailure",
+    "ScopeStatus",
     "TokenCensus",
     "census",
+    "key_status",
     "reencrypt",
     "retire_unused_key",
 ]
@@ -438,3 +444,86 @@ def retire_unused_key(
     if using:
         raise KeyInUseError(key_id, using)
     return retire(path, key_id)
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+class KeyState(StrEnum):
+    """Where a master key stands in a rotation."""
+
+    ACTIVE = "active"  # encrypts (wraps) from now on
+    MISSING = "missing"  # used, but not in the key ring: what it protects cannot be read
+    IN_USE = "in_use"  # old, still wraps data keys or encrypted v1 tokens: re-encrypt
+    UNUSED = "unused"  # old and used by nothing: may be retired
+    UNCOUNTED = "uncounted"  # old, wraps no data key; its v1 tokens were not counted
+
+
+@dataclass(frozen=True, slots=True)
+class MasterKeyStatus:
+    """One master key: the data keys it wraps, its v1 tokens (``None``: not counted)."""
+
+    key_id: str
+    data_keys: int
+    v1_tokens: int | None
+    state: KeyState
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeStatus:
+    """One data-key scope (a purpose): live and crypto-shredded data keys."""
+
+    scope: str
+    live: int
+    shredded: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """What ``hukou keys status`` and the console's keys page show: one computation."""
+
+    active_key_id: str
+    master_keys: tuple[MasterKeyStatus, ...]
+    scopes: tuple[ScopeStatus, ...]
+    tokens: TokenCensus | None
+
+    def with_state(self, state: KeyState) -> tuple[str, ...]:
+        """The ids of the master keys in ``state``."""
+        return tuple(key.key_id for key in self.master_keys if key.state is state)
+
+
+def _master_key(
+    key_id: str, ring: KeyRing, data_keys: int, v1_tokens: int | None
+) -> MasterKeyStatus:
+    if key_id == ring.active_key_id:
+        state = KeyState.ACTIVE
+    elif key_id not in ring:
+        state = KeyState.MISSING
+    elif data_keys or v1_tokens:
+        state = KeyState.IN_USE
+    else:
+        state = KeyState.UNCOUNTED if v1_tokens is None else KeyState.UNUSED
+    return MasterKeyStatus(key_id, data_keys, v1_tokens, state)
+
+
+def key_status(ring: KeyRing, keys: DataKeyCensus, tokens: TokenCensus | None = None) -> KeyStatus:
+    """Per master key (the ring's and any other one still in use) its data keys, v1
+    tokens and state; per scope its live and shredded data keys. Pure: the callers count.
+
+    Without ``tokens`` (the token census reads every encrypted row, so a page runs it
+    on request only) a key wrapping no data key is ``uncounted``, never ``unused``:
+    retiring it could still strand a v1 token.
+    """
+    by_key = Counter[str]() if tokens is None else tokens.by_key()
+    ids = sorted(set(ring.key_ids) | set(by_key) | set(keys.by_master))
+    master = tuple(
+        _master_key(
+            key_id, ring, keys.by_master[key_id], None if tokens is None else by_key[key_id]
+        )
+        for key_id in ids
+    )
+    scopes = tuple(
+        ScopeStatus(scope, keys.live[scope], keys.shredded[scope])
+        for scope in sorted(set(keys.live) | set(keys.shredded))
+    )
+    return KeyStatus(ring.active_key_id, master, scopes, tokens)

@@ -16,13 +16,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from hukou.accounts import AccountKind, CurrentSession, Permission
+from hukou.accounts import CurrentSession, Permission
 from hukou.casework.kpis import CaseKpis, case_kpis
 from hukou.casework.routes import china_now, service_catalog
 from hukou.db import session_scope
 from hukou.registry.kpis import registry_kpis
 from hukou.web import page_language, render
-from hukou.web.session import PageActor
+from hukou.web.session import PageActor, landing_page
 
 __all__ = ["TARGETS", "Kpi", "kpis", "router"]
 
@@ -152,9 +152,11 @@ def kpis_json(request: Request, actor: CurrentSession) -> dict[str, object]:
 
 @router.get("/console", include_in_schema=False)
 def home(request: Request, actor: PageActor) -> Response:
-    """The console's home page (an administrator, who may not see KPIs, gets the status)."""
+    """The console's home page (an administrator, who may not see KPIs, goes to the page
+    of their duty; an account with neither, to the status page)."""
     if not actor.has(Permission.INSIGHT_READ):
-        return RedirectResponse("/" if actor.kind is AccountKind.STAFF else "/me", status_code=303)
+        landing = landing_page(actor)
+        return RedirectResponse("/" if landing == "/console" else landing, status_code=303)
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
         found, cases = kpis(db, today)

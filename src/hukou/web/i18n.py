@@ -222,6 +222,36 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "Source (department · date · file:row)",
     },
     "person.in_clear": {"zh-CN": "（明文）", "en": "(in clear)"},
+    "person.evidence": {"zh-CN": "实际居住地依据", "en": "Evidence of residence"},
+    "person.evidence_hint": {
+        "zh-CN": "推断实际居住地时权衡的各部门依据（仅列出本次可查阅的数据项）。",
+        "en": "What the departments' data says about where this person lives, as the "
+        "inference weighs it (only the items this read may see).",
+    },
+    "person.evidence_kind": {"zh-CN": "依据", "en": "Evidence"},
+    "person.division": {"zh-CN": "区县", "en": "Division"},
+    "person.weight": {"zh-CN": "权重", "en": "Weight"},
+    "person.since": {"zh-CN": "起始日期", "en": "Since"},
+    "person.evidence_none": {
+        "zh-CN": "本次查阅的数据中没有居住依据。",
+        "en": "No evidence of residence among the items read.",
+    },
+    "person.household": {"zh-CN": "户成员", "en": "Household"},
+    "person.household_withheld": {
+        "zh-CN": "本次用途无权查阅户籍信息。",
+        "en": "The household is not shared for this purpose.",
+    },
+    "person.household_alone": {"zh-CN": "户内没有其他成员。", "en": "No other member."},
+    "person.cases": {"zh-CN": "办件", "en": "Cases"},
+    "person.cases_none": {
+        "zh-CN": "没有本部门可见的办件。",
+        "en": "No case this department may see.",
+    },
+    "evidence.residence_division": {"zh-CN": "租赁登记/居住地", "en": "Registered lease / home"},
+    "evidence.care_division": {"zh-CN": "异地就医备案地", "en": "Place of medical care"},
+    "evidence.address": {"zh-CN": "登记住址", "en": "Home address"},
+    "evidence.registered_division": {"zh-CN": "户籍地", "en": "Hukou"},
+    "evidence.employer_division": {"zh-CN": "单位所在地", "en": "Employer's district"},
     "person.unmask": {"zh-CN": "查看明文", "en": "Show in clear"},
     "person.unmask_items": {"zh-CN": "要查看明文的数据项", "en": "Items to show in clear"},
     "person.reason": {"zh-CN": "理由（记入审计）", "en": "Reason (kept with the ledger entry)"},
@@ -243,6 +273,19 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "denial.None": {"zh-CN": "无此数据", "en": "No data"},
     "case.deliver": {"zh-CN": "送达办结", "en": "Deliver the result"},
     "portal.apply": {"zh-CN": "网上办理", "en": "Apply online"},
+    "portal.data": {"zh-CN": "我的数据", "en": "My data"},
+    "portal.data_hint": {
+        "zh-CN": "平台掌握的您的数据，以及每一项来自哪个部门、哪个文件哪一行。",
+        "en": "What the platform holds on you, and which department, file and line each "
+        "item came from.",
+    },
+    "portal.data_export": {"zh-CN": "下载全部数据（JSON）", "en": "Download everything (JSON)"},
+    "portal.data_wrong": {
+        "zh-CN": "发现数据有误？请携带证件到任一窗口申请更正，窗口会通知提供该数据的部门。",
+        "en": "Something wrong? Bring your ID card to any window to ask for a correction; the "
+        "window tells the department that supplied the item.",
+    },
+    "portal.no_value": {"zh-CN": "（无）", "en": "(none)"},
     "portal.steps": {"zh-CN": "请选择要办的事", "en": "Choose what to do"},
     "portal.back": {"zh-CN": "← 返回", "en": "← Back"},
     "portal.apply_hint": {
@@ -282,6 +325,59 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "data.quarantine": {"zh-CN": "隔离区（最近）", "en": "Quarantine (latest)"},
     "data.line": {"zh-CN": "行号", "en": "Line"},
     "data.reasons": {"zh-CN": "原因（值已脱敏）", "en": "Reasons (values masked)"},
+    "data.issues": {"zh-CN": "数据问题", "en": "Data issues"},
+    "data.issues_hint": {
+        "zh-CN": "部门之间不一致的字段（保留各方取值，不覆盖）和交叉核验发现的问题。"
+        "点人员编号查看详情（记入审计）。",
+        "en": "Fields the departments disagree on (every value kept, none overwritten) and what "
+        "the cross-checks found. Open a person to see the values (a ledger entry).",
+    },
+    "data.flags": {"zh-CN": "核验问题", "en": "Quality flags"},
+    "data.conflicts": {
+        "zh-CN": "字段冲突（采用 对 其他来源）",
+        "en": "Conflicts (chosen vs others)",
+    },
+    "data.conflict": {"zh-CN": "部门间取值不一致", "en": "departments disagree"},
+    "data.versus": {"zh-CN": "对", "en": "vs"},
+    "quality.identity_sex_mismatch": {
+        "zh-CN": "性别与身份号码不符",
+        "en": "Sex disagrees with the ID number",
+    },
+    "quality.identity_birth_date_mismatch": {
+        "zh-CN": "出生日期与身份号码不符",
+        "en": "Birth date disagrees with the ID number",
+    },
+    "quality.active_after_death": {
+        "zh-CN": "死亡后仍在参保或领取",
+        "en": "Still active after death",
+    },
+    "quality.death_not_cancelled": {
+        "zh-CN": "死亡未注销户口",
+        "en": "Death not cancelled in the register",
+    },
+    "quality.lease_superseded": {
+        "zh-CN": "租赁登记已被新租约取代",
+        "en": "Lease superseded by a later one",
+    },
+    "quality.lease_expired": {"zh-CN": "租赁登记已过期", "en": "Lease expired"},
+    "quality.guardian_id_unreadable": {
+        "zh-CN": "监护人号码无法识别",
+        "en": "Guardian's number unreadable",
+    },
+    "quality.guardian_not_in_registry": {
+        "zh-CN": "监护人不在人口库",
+        "en": "Guardian not in the registry",
+    },
+    "quality.enrolled_not_registered": {
+        "zh-CN": "在读但无户口登记",
+        "en": "Enrolled but registered nowhere",
+    },
+    "quality.two_households": {"zh-CN": "重复户口", "en": "In two households"},
+    "quality.subsidy_age_mismatch": {
+        "zh-CN": "高龄津贴与年龄不符",
+        "en": "Old-age allowance below age 80",
+    },
+    "quality.name_disagreement": {"zh-CN": "各部门姓名写法不一", "en": "Name spelt differently"},
     "case.title": {"zh-CN": "案件", "en": "Case"},
     "case.instant": {"zh-CN": "秒批", "en": "instant decision"},
     "case.channel": {"zh-CN": "受理渠道", "en": "Channel"},
@@ -339,6 +435,168 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "portal.proof": {"zh-CN": "证明", "en": "Proof"},
     "portal.proof_yes": {"zh-CN": "已纳入签名检查点", "en": "in a signed checkpoint"},
     "portal.proof_pending": {"zh-CN": "待下一检查点", "en": "awaiting the next checkpoint"},
+    # admin pages
+    "admin.nav.users": {"zh-CN": "账号管理", "en": "Accounts"},
+    "admin.nav.agreements": {"zh-CN": "共享协议", "en": "Agreements"},
+    "admin.nav.keys": {"zh-CN": "密钥", "en": "Keys"},
+    "admin.title": {
+        "zh-CN": "系统管理：部门与账号",
+        "en": "Administration: departments and accounts",
+    },
+    "admin.hint": {
+        "zh-CN": "三权分立：系统管理员建部门、建账号、停用启用、重置密码；"
+        "安全管理员授予和撤销角色、解除锁定。新账号没有角色。",
+        "en": "Separation of duties: the system administrator creates departments and accounts, "
+        "disables, enables and resets passwords; the security administrator grants and revokes "
+        "roles and lifts lockouts. A new account holds no role.",
+    },
+    "admin.done.department": {"zh-CN": "部门已创建。", "en": "Department created."},
+    "admin.done.user": {
+        "zh-CN": "账号已创建（首次登录须修改密码；角色由安全管理员授予）。",
+        "en": "Account created (the password must be changed at first login; the security "
+        "administrator grants its roles).",
+    },
+    "admin.done.disabled": {
+        "zh-CN": "账号已停用，会话已结束。",
+        "en": "Account disabled, sessions ended.",
+    },
+    "admin.done.enabled": {"zh-CN": "账号已启用。", "en": "Account enabled."},
+    "admin.done.password": {
+        "zh-CN": "密码已重置，下次登录须修改。",
+        "en": "Password reset; it must be changed at next login.",
+    },
+    "admin.done.granted": {"zh-CN": "角色已授予。", "en": "Role granted."},
+    "admin.done.revoked": {"zh-CN": "角色已撤销。", "en": "Role revoked."},
+    "admin.done.unlocked": {"zh-CN": "锁定已解除。", "en": "Lockout lifted."},
+    "admin.departments": {"zh-CN": "部门", "en": "Departments"},
+    "admin.code": {"zh-CN": "代码", "en": "Code"},
+    "admin.name": {"zh-CN": "名称", "en": "Name"},
+    "admin.level": {"zh-CN": "层级", "en": "Level"},
+    "admin.level.province": {"zh-CN": "省", "en": "Province"},
+    "admin.level.city": {"zh-CN": "市", "en": "City"},
+    "admin.level.district": {"zh-CN": "区县", "en": "District"},
+    "admin.level.street": {"zh-CN": "街道", "en": "Street"},
+    "admin.new_department": {"zh-CN": "新建部门", "en": "New department"},
+    "admin.create": {"zh-CN": "创建", "en": "Create"},
+    "admin.new_user": {"zh-CN": "新建工作人员账号", "en": "New staff account"},
+    "admin.new_user_hint": {
+        "zh-CN": "初始密码至少 12 位，含大写、小写、数字、符号中的三类；首次登录须修改。",
+        "en": "The initial password: 12 characters or more, of three of upper case, lower "
+        "case, digits and symbols; it is changed at first login.",
+    },
+    "admin.display_name": {"zh-CN": "显示名称", "en": "Display name"},
+    "admin.initial_password": {"zh-CN": "初始密码", "en": "Initial password"},
+    "admin.new_password": {"zh-CN": "新密码", "en": "New password"},
+    "admin.find": {
+        "zh-CN": "按用户名查找账号（含居民）",
+        "en": "Find an account by user name (residents too)",
+    },
+    "admin.find_submit": {"zh-CN": "查找", "en": "Find"},
+    "admin.found": {"zh-CN": "查找结果", "en": "Found"},
+    "admin.unlock_name": {"zh-CN": "解除锁定的用户名", "en": "User name to unlock"},
+    "admin.unlock": {"zh-CN": "解除锁定", "en": "Unlock"},
+    "admin.users": {"zh-CN": "工作人员账号", "en": "Staff accounts"},
+    "admin.users_hint": {
+        "zh-CN": "按用户名排序，每页 200 个。居民账号不列出，请按用户名查找。",
+        "en": "By user name, 200 a page. Residents are not listed: find them by user name.",
+    },
+    "admin.all": {"zh-CN": "全部", "en": "All"},
+    "admin.more": {"zh-CN": "下一页", "en": "Next page"},
+    "admin.name_withheld": {
+        "zh-CN": "（居民姓名不予显示）",
+        "en": "(a resident's name is not shown)",
+    },
+    "admin.kind.resident": {"zh-CN": "居民", "en": "Resident"},
+    "admin.roles": {"zh-CN": "角色", "en": "Roles"},
+    "admin.role": {"zh-CN": "角色", "en": "Role"},
+    "admin.role.window_clerk": {"zh-CN": "窗口受理人员", "en": "Window clerk"},
+    "admin.role.department_reviewer": {"zh-CN": "部门审核人员", "en": "Department reviewer"},
+    "admin.role.data_officer": {"zh-CN": "数据专员", "en": "Data officer"},
+    "admin.role.analyst": {"zh-CN": "分析人员", "en": "Analyst"},
+    "admin.role.system_admin": {"zh-CN": "系统管理员", "en": "System administrator"},
+    "admin.role.security_admin": {"zh-CN": "安全管理员", "en": "Security administrator"},
+    "admin.role.audit_admin": {"zh-CN": "审计管理员", "en": "Audit administrator"},
+    "admin.role.resident": {"zh-CN": "居民", "en": "Resident"},
+    "admin.grant": {"zh-CN": "授予", "en": "Grant"},
+    "admin.revoke": {"zh-CN": "撤销", "en": "Revoke"},
+    "admin.state": {"zh-CN": "状态", "en": "State"},
+    "admin.enabled": {"zh-CN": "启用", "en": "Enabled"},
+    "admin.disabled": {"zh-CN": "已停用", "en": "Disabled"},
+    "admin.enable": {"zh-CN": "启用", "en": "Enable"},
+    "admin.disable": {"zh-CN": "停用", "en": "Disable"},
+    "admin.reset_password": {"zh-CN": "重置密码", "en": "Reset password"},
+    "admin.locked_until": {"zh-CN": "锁定至", "en": "Locked until"},
+    "admin.second_factor": {"zh-CN": "第二因子", "en": "Second factor"},
+    "admin.must_change": {"zh-CN": "须改密码", "en": "must change password"},
+    "admin.yes": {"zh-CN": "已绑定", "en": "Enrolled"},
+    "admin.no": {"zh-CN": "未绑定", "en": "Not enrolled"},
+    "admin.actions": {"zh-CN": "操作", "en": "Actions"},
+    "admin.agreements": {"zh-CN": "数据共享协议", "en": "Sharing agreements"},
+    "admin.agreements_hint": {
+        "zh-CN": "本部门提供或使用的协议（审计管理员可见全部）。由数据使用方起草，"
+        "提供方数据专员审批（不得审批本人起草的协议），任一方可撤销；每一步均记入审计账本。",
+        "en": "Agreements your department provides or consumes (auditors see all). The consumer "
+        "proposes, the provider's data officer decides (never their own draft), either side "
+        "may revoke; every step is a ledger entry.",
+    },
+    "admin.agreements_empty": {"zh-CN": "暂无协议。", "en": "No agreements."},
+    "admin.agreement_done": {"zh-CN": "已处理，并记入审计账本。", "en": "Done, and in the ledger."},
+    "admin.agreement": {"zh-CN": "协议", "en": "Agreement"},
+    "admin.agreement.proposed": {"zh-CN": "待审批", "en": "Proposed"},
+    "admin.agreement.approved": {"zh-CN": "已生效", "en": "Approved"},
+    "admin.agreement.rejected": {"zh-CN": "已驳回", "en": "Rejected"},
+    "admin.agreement.revoked": {"zh-CN": "已撤销", "en": "Revoked"},
+    "admin.provider": {"zh-CN": "提供方", "en": "Provider"},
+    "admin.consumer": {"zh-CN": "使用方", "en": "Consumer"},
+    "admin.validity": {"zh-CN": "有效期", "en": "Valid"},
+    "admin.open_ended": {"zh-CN": "长期", "en": "open-ended"},
+    "admin.approve": {"zh-CN": "批准", "en": "Approve"},
+    "admin.reject": {"zh-CN": "驳回", "en": "Reject"},
+    "admin.keys": {"zh-CN": "字段加密密钥", "en": "Field-encryption keys"},
+    "admin.keys_hint": {
+        "zh-CN": "主密钥包裹各用途的数据密钥（信封加密）。轮换后旧主密钥须等到不再被使用才能退役。",
+        "en": "Master keys wrap each purpose's data keys (envelope encryption). After a rotation "
+        "an old master key is retired only once nothing uses it.",
+    },
+    "admin.active_key": {"zh-CN": "当前主密钥", "en": "Active master key"},
+    "admin.may_retire": {"zh-CN": "可退役", "en": "May be retired"},
+    "admin.needs_reencrypt": {"zh-CN": "待重新加密", "en": "Needs re-encryption"},
+    "admin.master_keys": {"zh-CN": "主密钥", "en": "Master keys"},
+    "admin.key_id": {"zh-CN": "密钥编号", "en": "Key id"},
+    "admin.data_keys": {"zh-CN": "数据密钥", "en": "Data keys"},
+    "admin.v1_tokens": {"zh-CN": "旧格式密文（v1）", "en": "Old tokens (v1)"},
+    "admin.key_state.active": {"zh-CN": "使用中（加密）", "en": "Active"},
+    "admin.key_state.missing": {
+        "zh-CN": "不在密钥环中：其保护的数据无法解密",
+        "en": "Not in the key ring: what it protects cannot be decrypted",
+    },
+    "admin.key_state.in_use": {
+        "zh-CN": "旧密钥，仍在使用：运行 hukou keys reencrypt",
+        "en": "Old, still in use: run hukou keys reencrypt",
+    },
+    "admin.key_state.unused": {"zh-CN": "未使用，可退役", "en": "Unused: may be retired"},
+    "admin.key_state.uncounted": {
+        "zh-CN": "旧密钥，未包裹数据密钥；密文尚未清点",
+        "en": "Old, wraps no data key; tokens not counted yet",
+    },
+    "admin.scopes": {"zh-CN": "数据密钥（按用途）", "en": "Data keys by purpose"},
+    "admin.scope": {"zh-CN": "用途范围", "en": "Scope"},
+    "admin.live": {"zh-CN": "有效", "en": "Live"},
+    "admin.shredded": {"zh-CN": "已销毁", "en": "Shredded"},
+    "admin.tokens": {"zh-CN": "密文清点", "en": "Token census"},
+    "admin.census_hint": {
+        "zh-CN": "清点会读取每一个加密字段，耗时较长，只在点击时运行。",
+        "en": "The census reads every encrypted value, so it runs only when asked.",
+    },
+    "admin.census": {"zh-CN": "清点全部密文", "en": "Count every token"},
+    "admin.column": {"zh-CN": "表.字段", "en": "Table.column"},
+    "admin.data_key_tokens": {"zh-CN": "数据密钥密文", "en": "Tokens under data keys"},
+    "admin.absent": {"zh-CN": "本库中无此表", "en": "table absent from this database"},
+    "admin.keys_cli": {
+        "zh-CN": "轮换、重新加密和退役会改写各节点读取的密钥文件，请在命令行执行 hukou keys。",
+        "en": "Rotating, re-encrypting and retiring rewrite the key file every node reads: "
+        "use hukou keys on the command line.",
+    },
 }
 
 

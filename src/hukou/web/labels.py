@@ -13,7 +13,14 @@ from functools import cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
-__all__ = ["department_name", "item_name", "local_time", "purpose_name"]
+__all__ = [
+    "department_name",
+    "division_name",
+    "item_name",
+    "local_time",
+    "purpose_name",
+    "relationship_name",
+]
 
 CHINA: Final = ZoneInfo("Asia/Shanghai")
 _OWN: Final = {
@@ -75,3 +82,25 @@ def local_time(moment: datetime.datetime | None, pattern: str = "%Y-%m-%d %H:%M"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return moment.astimezone(CHINA).strftime(pattern)
+
+
+def division_name(code: object, lang: str) -> str:
+    """An administrative division's name (GB/T 2260), the code itself if unknown."""
+    from hukou.standards import divisions  # noqa: PLC0415
+
+    if not isinstance(code, str) or not code:
+        return "—"
+    found = divisions.get(code)
+    if found is None:
+        return code
+    return found.name if lang == "zh-CN" else f"{found.name} ({code})"
+
+
+def relationship_name(code: object, lang: str) -> str:
+    """A GB/T 4761 relationship to the head of household; a masked or unknown value as is."""
+    from hukou.standards.codelists import RELATIONSHIP  # noqa: PLC0415
+
+    if not isinstance(code, str) or not code:
+        return "—"
+    entry = RELATIONSHIP.get(code)
+    return code if entry is None else _pick((entry.zh, entry.en), lang)

@@ -20,7 +20,8 @@ from hukou.casework.routes import apply_as, china_now, rate_as, service_catalog
 from hukou.casework.views import case_view, cases_of_person
 from hukou.db import session_scope
 from hukou.exchange import tracker
-from hukou.exchange.routes import ledger_signer
+from hukou.exchange.pages import PROFILE_ITEMS, profile_rows
+from hukou.exchange.routes import ledger_signer, request_exchange
 from hukou.web import render
 from hukou.web.session import PageActor, first, form_fields
 
@@ -97,3 +98,15 @@ async def rating_page(request: Request, case_id: str, actor: PageActor) -> Respo
     except HTTPException as error:
         return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
     return RedirectResponse("/me?step=cases", status_code=303)
+
+
+@router.get("/me/data")
+def my_data_page(request: Request, actor: PageActor) -> Response:
+    """我的数据: what the registry holds on me, in clear, and which department, file and
+    line each item came from (a self-access read: a ledger entry in my own history)."""
+    person = _resident(actor)
+    with session_scope(request.app.state.engine) as db:
+        view = request_exchange(request).read(db, actor, person, PROFILE_ITEMS, "self_access")
+    return render(
+        request, "portal_data.html", {"actor": actor, "view": view, "rows": profile_rows(view)}
+    )

@@ -8,7 +8,7 @@ token in a ``csrf_token`` field, checked by the same dependency as the API's.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
@@ -48,9 +48,20 @@ def login_url(next_path: str) -> str:
     return f"/login?next={quote(next_path, safe='/')}"
 
 
+_ADMIN_LANDINGS: Final = (
+    (Permission.INSIGHT_READ, "/console"),
+    (Permission.USER_MANAGE, "/console/admin"),
+    (Permission.ROLE_GRANT, "/console/admin"),
+    (Permission.LEDGER_READ, "/console/audit"),
+)
+
+
 def landing_page(actor: ActiveSession) -> str:
-    """Where an account starts: staff at the console, residents at their portal."""
-    return "/me" if actor.kind is AccountKind.RESIDENT else "/console"
+    """Where an account starts: residents at their portal, staff at the console's KPIs,
+    administrators (who see no KPIs) at the page of their duty; ``/console`` otherwise."""
+    if actor.kind is AccountKind.RESIDENT:
+        return "/me"
+    return next((page for wanted, page in _ADMIN_LANDINGS if actor.has(wanted)), "/console")
 
 
 async def page_actor(

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from hukou.web.labels import department_name, item_name, local_time, purpose_name
+from hukou.web.labels import (
+    department_name,
+    division_name,
+    item_name,
+    local_time,
+    purpose_name,
+    relationship_name,
+)
 
 __all__ = ["STATIC_DIR", "TEMPLATE_DIR", "templates"]
 
@@ -17,6 +24,10 @@ STATIC_DIR = _HERE / "static"
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 templates.env.globals.update(
-    department_name=department_name, purpose_name=purpose_name, item_name=item_name
+    department_name=department_name,
+    purpose_name=purpose_name,
+    item_name=item_name,
+    division_name=division_name,
+    relationship_name=relationship_name,
 )
 templates.env.filters["local_time"] = local_time
