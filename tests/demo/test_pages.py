@@ -16,10 +16,12 @@ from sqlalchemy import select
 from hukou.accounts.totp import secret_from_base32, totp_code
 from hukou.app import create_app
 from hukou.audit import ledger
+from hukou.casework.model import CaseMaterial, CaseRow
 from hukou.db import create_engine_for, session_scope
 from hukou.demo.seats import DEMO_PASSWORD
 from hukou.demo.state import Sample
 from hukou.registry.model import ReviewPair
+from hukou.security.sm import sm3
 from tests.demo.conftest import Prepared
 
 
@@ -444,10 +446,11 @@ def test_a_resident_sees_their_data_and_where_each_item_came_from(
     page = client.get("/me/data")
     assert page.status_code == 200
     assert parent.applicant in page.text  # one's own data, in clear
-    row = re.search(r'<tr id="item-registered_address">(.*?)</tr>', page.text, re.S)
-    assert row is not None
-    assert re.search(r"<code>[^<]+\.csv:\d+</code>", row.group(1))  # file and line
-    assert "公安" in row.group(1)  # the household register
+    for item in ("registered_address", "identity_number"):
+        row = re.search(rf'<tr id="item-{item}">(.*?)</tr>', page.text, re.S)
+        assert row is not None
+        assert re.search(r"<code>[^<]+\.csv:\d+</code>", row.group(1))  # file and line
+        assert "公安" in row.group(1)  # the household register
     seq = re.search(r'id="read-seq">#(\d+)<', page.text)
     assert seq is not None
     history = client.get("/api/v1/me/accesses").json()["accesses"]
@@ -456,3 +459,137 @@ def test_a_resident_sees_their_data_and_where_each_item_came_from(
     client.cookies.clear()
     _log_in(client, "clerk")
     assert client.get("/me/data").status_code == 403
+
+
+_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the signature is what is checked
+
+
+def test_the_window_scans_material_and_opening_it_is_a_ledger_entry(
+    client: TestClient, prepared: Prepared
+) -> None:
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:  # a sample case waiting for the resident's papers
+        case_id = db.scalar(
+            select(CaseRow.id)
+            .where(
+                CaseRow.state == "awaiting_material",
+                CaseRow.first_contact == "public_security",
+                CaseRow.channel == "window",
+            )
+            .order_by(CaseRow.id)
+        )
+    assert case_id is not None
+    _log_in(client, "clerk")
+    page = client.get(f"/console/cases/{case_id}")
+    assert 'id="scan-form"' in page.text
+    code = re.search(r'name="file:(\w+)"', page.text)
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert code is not None
+    assert version is not None
+    form = {"csrf_token": _token(page.text, "csrf_token"), "version": version.group(1)}
+    refused = client.post(
+        f"/console/cases/{case_id}/material",
+        data=form,
+        files={f"file:{code.group(1)}": ("note.txt", b"just text", "application/pdf")},
+    )
+    assert refused.status_code == 422
+    assert "only PDF, JPEG or PNG" in refused.text
+    assert client.get(f"/api/v1/cases/{case_id}/materials").json()["materials"] == []
+    scanned = client.post(
+        f"/console/cases/{case_id}/material",
+        data=form,
+        files={f"file:{code.group(1)}": ("../户口本 扫描.png", _PNG, "image/png")},
+    )
+    assert scanned.status_code == 303
+    (stored,) = client.get(f"/api/v1/cases/{case_id}/materials").json()["materials"]
+    assert stored["file_name"] == "户口本 扫描.png"
+    assert stored["sm3"] == sm3(_PNG).hex()
+    assert stored["material"] == code.group(1)
+    with session_scope(engine) as db:
+        row = db.get(CaseMaterial, stored["id"])
+        assert row is not None
+        assert _PNG not in row.content_token.encode()  # encrypted at rest
+        before = ledger.ledger_size(db)
+    opened = client.get(f"/console/cases/{case_id}/materials/{stored['id']}")
+    assert opened.status_code == 200
+    assert opened.content == _PNG
+    assert opened.headers["content-type"] == "image/png"
+    with session_scope(engine) as db:
+        entry = ledger.read_entry(db, before)
+    engine.dispose()
+    assert entry.case_id == case_id
+    assert entry.fields == ("material",)
+    client.cookies.clear()
+    _log_in(client, "reviewer-tax")  # no part in this case: it does not exist for them
+    assert client.get(f"/console/cases/{case_id}/materials/{stored['id']}").status_code == 404
+
+
+def test_a_resident_uploads_the_material_a_case_waits_for(
+    client: TestClient, prepared: Prepared
+) -> None:
+    _log_in(client, "resident1")
+    csrf = _token(client.get("/me").text, "csrf_token")
+    applied = client.post("/me/apply", data={"csrf_token": csrf, "service": "household_move"})
+    assert applied.status_code == 303
+    mine = client.get("/api/v1/me/cases").json()["cases"]
+    case = next(c for c in mine if c["service"] == "household_move")
+    assert case["state"] == "awaiting_material"  # the move needs papers the registry lacks
+    page = client.get("/me")
+    assert f'id="material-{case["id"]}"' in page.text
+    code = re.search(rf'id="file-{case["id"]}-(\w+)"', page.text)
+    assert code is not None
+    empty = client.post(
+        f"/me/cases/{case['id']}/material",
+        data={"csrf_token": csrf, "version": str(case["version"])},
+        files={f"file:{code.group(1)}": ("", b"", "application/octet-stream")},
+    )
+    assert empty.status_code == 422  # no file chosen: said so, nothing changes
+    sent = client.post(
+        f"/me/cases/{case['id']}/material",
+        data={"csrf_token": csrf, "version": str(case["version"])},
+        files={f"file:{code.group(1)}": ("合同.pdf", b"%PDF-1.7\n%synthetic\n", "application/pdf")},
+    )
+    assert sent.status_code == 303
+    after = client.get(f"/api/v1/me/cases/{case['id']}").json()
+    assert after["version"] > case["version"]  # judged again with the material counted
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:
+        stored = db.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case["id"])).all()
+    engine.dispose()
+    assert [(m.material, m.media_type, m.file_name) for m in stored] == [
+        (code.group(1), "application/pdf", "合同.pdf")
+    ]
+
+
+def test_a_parent_applies_online_for_a_member_of_the_household(
+    client: TestClient, prepared: Prepared
+) -> None:
+    _log_in(client, "resident1")  # a parent of a recent baby
+    page = client.get("/me")
+    options = re.findall(r'<option value="(R\w+)">([^<]+)</option>', page.text)
+    assert options  # the household's other members, by relationship and year of birth
+    member = options[-1][0]
+    csrf = _token(page.text, "csrf_token")
+    applied = client.post(
+        "/me/apply",
+        data={"csrf_token": csrf, "service": "register_certificate", "subject": member},
+    )
+    assert applied.status_code == 303
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:
+        filed = db.scalars(
+            select(CaseRow).where(CaseRow.subject_id == member, CaseRow.channel == "online")
+        ).all()
+    engine.dispose()
+    assert filed
+    assert all(c.applicant_id != member for c in filed)  # the parent applied for them
+    stranger = client.post(
+        "/me/apply",
+        data={
+            "csrf_token": csrf,
+            "service": "register_certificate",
+            "subject": "R0000000000000000000",
+        },
+    )
+    assert stranger.status_code == 422
+    assert "member of your household" in stranger.text

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from hukou.accounts.store import TOTP_CONTEXT
+from hukou.casework.materials import CONTENT_CONTEXT
 from hukou.registry.ingest import IDENTITY_CONTEXT
 from hukou.security.columns import EncryptedColumn, check_unique, discover
 
 
-def test_discover_finds_the_registry_and_accounts_declarations() -> None:
+def test_discover_finds_every_capabilitys_declarations() -> None:
     found = {(c.table, c.column): c for c in discover()}
     assert set(found) == {
         ("accounts_user", "totp_secret"),
+        ("casework_material", "content_token"),
         ("registry_record", "identity_token"),
         ("registry_record", "fields"),
         ("registry_quarantine", "raw_token"),
@@ -20,6 +22,7 @@ def test_discover_finds_the_registry_and_accounts_declarations() -> None:
         ("registry_person", "golden"),
     }
     assert found["accounts_user", "totp_secret"].context_for() == TOTP_CONTEXT
+    assert found["casework_material", "content_token"].context_for() == CONTENT_CONTEXT
     assert found["registry_record", "identity_token"].context_for() == IDENTITY_CONTEXT
     assert found["registry_person", "golden"].context_for("phone") == "registry.record.phone"
 

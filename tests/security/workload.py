@@ -23,6 +23,8 @@ from sqlalchemy import Engine, select, text
 from hukou.accounts import AccountKind, AccountStore, Level, LoginOutcome, PasswordHashing, Role
 from hukou.accounts.store import TOTP_CONTEXT
 from hukou.accounts.totp import secret_from_base32, totp_code
+from hukou.casework.materials import CONTENT_CONTEXT, Upload, store_materials
+from hukou.casework.model import CaseRow
 from hukou.db import session_scope
 from hukou.exchange import Exchange, approve, load_catalog, propose
 from hukou.keyring import data_cipher
@@ -182,6 +184,29 @@ def run_workload(engine: Engine, city: Path, keyring: KeyRing) -> Done:
             "self_access",
             today=TODAY,
         )
+    # A resident's material file for a case (补正).
+    files = data_cipher(engine, keyring, scope_of(CONTENT_CONTEXT))
+    with session_scope(engine) as db:
+        at = datetime.datetime.combine(TODAY, datetime.time(9), tzinfo=datetime.UTC)
+        db.add(
+            CaseRow(
+                id="C20251231ABCDEF0123",
+                service="household_move",
+                channel="online",
+                applicant_id=person_id,
+                first_contact="public_security",
+                filed_by="resident.one",
+                state="awaiting_material",
+                version=1,
+                filed_at=at,
+                filed_on=TODAY,
+                limit_workdays=20,
+                instant_decision=False,
+            )
+        )
+        db.flush()
+        upload = Upload("tenancy_contract", "合同.pdf", b"%PDF-1.4 synthetic")
+        store_materials(db, files, "C20251231ABCDEF0123", [upload], by="resident.one", now=at)
     return Done(person_id=person_id, admin_id=admin.id)
 
 

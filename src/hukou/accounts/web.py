@@ -22,9 +22,9 @@ rather than retried with the cookie.
 request another site makes it send. So a cookie-authenticated request with a
 state-changing method (anything but GET, HEAD, OPTIONS, TRACE) must also carry
 the session's CSRF token, in the ``X-CSRF-Token`` header (htmx) or a
-``csrf_token`` field of a urlencoded form (of a multipart one too, once
-python-multipart is installed), else 403. A bearer header is never attached by
-the browser on its own, so bearer requests need no CSRF token.
+``csrf_token`` field of a urlencoded or multipart form (a file upload), else 403.
+A bearer header is never attached by the browser on its own, so bearer requests
+need no CSRF token.
 
 Error details carry the message's English and Chinese text and nothing else: no
 token, no user name, no stack frame.
@@ -81,7 +81,6 @@ CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FIELD: Final = "csrf_token"
 
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-_FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CHALLENGE: Final = {"WWW-Authenticate": "Bearer"}
 _HAS_MULTIPART: Final = importlib.util.find_spec("python_multipart") is not None
 _build_lock = threading.Lock()
@@ -207,15 +206,14 @@ async def _presented_csrf(request: Request) -> str | None:
     if header:
         return header
     content_type = request.headers.get("content-type", "").lower()
-    if _HAS_MULTIPART and content_type.startswith(_FORM_TYPES):
-        # Starlette caches the parsed form, so the route can still read its fields.
-        value = (await request.form()).get(CSRF_FIELD)
-        return value if isinstance(value, str) else None
     if content_type.startswith("application/x-www-form-urlencoded"):
-        # Without python-multipart Starlette parses no form; a plain HTML form is this
-        # simple shape, and the body stays cached for the route.
+        # Parsed from the cached body: the page's own form parsing reads the same body.
         values = parse_qs((await request.body()).decode("utf-8", "replace")).get(CSRF_FIELD)
         return values[0] if values else None
+    if _HAS_MULTIPART and content_type.startswith("multipart/form-data"):
+        # Starlette caches the parsed form, so the route can still read its fields and files.
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
     return None
 
 

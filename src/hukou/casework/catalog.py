@@ -209,6 +209,10 @@ class Service(DocumentModel):
     result: Text
     """What the resident receives when it is approved (a certificate, a card, a record)."""
 
+    def materials(self) -> dict[str, Material]:
+        """The materials that can stand in for a fact of this service, by code."""
+        return {f.material.code: f.material for f in self.facts.values() if f.material is not None}
+
     @field_validator("purpose")
     @classmethod
     def _known_purpose(cls, purpose: str, info: ValidationInfo) -> str:

@@ -28,6 +28,7 @@ from hukou.db import Base
 
 __all__ = [
     "CaseFact",
+    "CaseMaterial",
     "CaseNotification",
     "CasePause",
     "CaseRating",
@@ -162,3 +163,22 @@ class Rectification(Base):
     opened_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseMaterial(Base):
+    """A file the resident (or the window, scanning it) handed in for a case (补正材料):
+    the content encrypted, with what it is, its size and SM3 digest."""
+
+    __tablename__ = "casework_material"
+    __table_args__ = (Index("ix_casework_material_case_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"))
+    material: Mapped[str] = mapped_column(String(64))  # the catalogue's material code
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sm3: Mapped[str] = mapped_column(String(64))
+    content_token: Mapped[str] = mapped_column(Text)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))

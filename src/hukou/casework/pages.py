@@ -25,11 +25,14 @@ from hukou.audit.entry import EntryError
 from hukou.casework.catalog import Channel, Service
 from hukou.casework.lifecycle import StepRefusedError
 from hukou.casework.routes import (
+    case_materials,
     casework_of,
     china_now,
     decide_as,
     deliver_as,
+    open_material,
     service_catalog,
+    supply_files,
     visible_case,
 )
 from hukou.casework.store import Filing, FilingError
@@ -39,7 +42,7 @@ from hukou.demo.state import read_samples
 from hukou.exchange.routes import request_exchange
 from hukou.exchange.service import ReadRefusedError
 from hukou.web import page_language, render
-from hukou.web.session import PageActor, first, form_fields
+from hukou.web.session import PageActor, first, form_fields, uploaded_materials
 
 __all__ = ["router"]
 
@@ -156,20 +159,73 @@ def case_page(request: Request, case_id: str, actor: PageActor) -> Response:
     actor.require(Permission.CASE_READ)
     if not _CASE_ID.match(case_id):
         raise HTTPException(404, "no such case")
+    return _case_page(request, actor, case_id)
+
+
+def _case_page(
+    request: Request,
+    actor: ActiveSession,
+    case_id: str,
+    *,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
     with session_scope(request.app.state.engine) as db:
         visible_case(db, case_id, actor)
         view = case_view(db, case_id, today=china_now().date(), department=actor.department_code)
     service = service_catalog(request)[view.service]
-    deliverable = (
-        view.first_contact == actor.department_code
-        and view.state in {"approved", "rejected"}
-        and actor.has(Permission.CASE_FILE)
-    )
+    first_contact = view.first_contact == actor.department_code and actor.has(Permission.CASE_FILE)
     return render(
         request,
         "case.html",
-        {"actor": actor, "case": view, "service": service, "deliverable": deliverable},
+        {
+            "actor": actor,
+            "case": view,
+            "service": service,
+            "deliverable": first_contact and view.state in {"approved", "rejected"},
+            "scannable": first_contact and view.state == "awaiting_material",
+            "files": case_materials(request, actor, case_id),
+            "notice": notice,
+        },
+        status_code=status_code,
     )
+
+
+@router.get("/console/cases/{case_id}/materials/{material_id}")
+def material_file(request: Request, case_id: str, material_id: int, actor: PageActor) -> Response:
+    """A file handed in for the case (a ledger entry: the resident sees who opened it)."""
+    actor.require(Permission.CASE_READ)
+    if not _CASE_ID.match(case_id) or not 0 < material_id < 2**62:
+        raise HTTPException(404, "no such material")
+    return open_material(request, actor, case_id, material_id)
+
+
+async def supply_from_form(
+    request: Request, actor: ActiveSession, case_id: str, *, staff: bool
+) -> None:
+    """A page's material form (``version`` and ``file:<code>`` inputs) supplied to the
+    case: the window's scan and the resident's upload take this one step."""
+    fields, uploads = await uploaded_materials(request)
+    version = first(fields, "version")
+    number = int(version) if version.isdigit() else -1
+    await supply_files(request, actor, case_id, number, uploads, staff=staff)
+
+
+@router.post("/console/cases/{case_id}/material")
+async def scan_material(request: Request, case_id: str, actor: PageActor) -> Response:
+    """补正 at the window: the clerk scans what the resident brought; the case is judged again."""
+    actor.require(Permission.CASE_FILE)
+    if not _CASE_ID.match(case_id):
+        raise HTTPException(404, "no such case")
+    try:
+        await supply_from_form(request, actor, case_id, staff=True)
+    except HTTPException as error:
+        if error.status_code == 404:
+            raise
+        return _case_page(
+            request, actor, case_id, notice=str(error.detail), status_code=error.status_code
+        )
+    return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
 
 
 @router.post("/console/cases/{case_id}/deliver")
@@ -192,7 +248,7 @@ def _inbox(
         items = inbox(db, department, today=china_now().date())
     catalog = service_catalog(request)
     materials = {
-        item.service: [f.material for f in catalog[item.service].facts.values() if f.material]
+        item.service: list(catalog[item.service].materials().values())
         for item in items
         if item.service in catalog
     }

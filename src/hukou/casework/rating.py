@@ -22,7 +22,8 @@ from hukou.casework.catalog import Service
 from hukou.casework.lifecycle import CaseState, StepRefusedError
 from hukou.casework.model import CaseRating, CaseRow, Rectification
 from hukou.casework.store import CaseNotFoundError, record_step
-from hukou.standards.workdays import WorkCalendar, default_calendar
+from hukou.holidays.store import clock_calendar
+from hukou.standards.workdays import WorkCalendar
 
 __all__ = [
     "BAD_SCORES",
@@ -93,7 +94,7 @@ def rate(
     if score not in BAD_SCORES:
         db.flush()
         return None
-    due = (calendar or default_calendar()).add_workdays(now.date(), RECTIFY_WORKDAYS)
+    due = (calendar or clock_calendar(db, now.date())).add_workdays(now.date(), RECTIFY_WORKDAYS)
     task = Rectification(case_id=case_id, department=case.first_contact, due_on=due, opened_at=now)
     db.add(task)
     db.flush()

@@ -14,16 +14,31 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from typing import Annotated, Final, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from hukou.accounts import ActiveSession, Permission, current_session
-from hukou.audit.entry import EntryError
+from hukou.audit import ledger
+from hukou.audit.entry import EntryError, LedgerEntry, Outcome
 from hukou.casework.catalog import Catalog, Channel, Material, Service, load_catalog
 from hukou.casework.lifecycle import StepRefusedError, TaskState
+from hukou.casework.materials import (
+    CONTENT_CONTEXT,
+    MAX_BYTES,
+    MEDIA_TYPES,
+    MaterialError,
+    MaterialFile,
+    Upload,
+    materials_of,
+    read_material,
+    store_materials,
+)
 from hukou.casework.model import CaseRow, CaseTask
 from hukou.casework.rating import REASONS, RatingError, rate
 from hukou.casework.service import Casework
@@ -41,17 +56,25 @@ from hukou.casework.views import CaseView, case_view, cases_of_person, inbox, ma
 from hukou.db import session_scope
 from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
+from hukou.keyring import data_cipher
 from hukou.registry import person_facts
+from hukou.security.datakeys import scope_of
+from hukou.web.keys import request_keyring
 
 __all__ = [
+    "MATERIAL_ITEM",
     "apply_as",
+    "case_materials",
     "casework_of",
     "china_now",
     "decide_as",
     "deliver_as",
+    "open_material",
     "rate_as",
     "router",
     "service_catalog",
+    "supply_as",
+    "supply_files",
     "visible_case",
 ]
 
@@ -228,6 +251,9 @@ class CaseOut(BaseModel):
     delivered_at: datetime.datetime | None
     limit_workdays: int
     deadline: datetime.date
+    deadline_provisional: bool = Field(
+        description="the deadline's year has no State Council holiday notice loaded yet"
+    )
     workdays_used: int
     sla: str
     escalated: str | None
@@ -277,6 +303,7 @@ def _case_out(view: CaseView) -> CaseOut:
         delivered_at=view.delivered_at,
         limit_workdays=view.limit_workdays,
         deadline=view.deadline,
+        deadline_provisional=view.deadline_provisional,
         workdays_used=view.workdays_used,
         sla=view.sla,
         escalated=view.escalated,
@@ -356,7 +383,7 @@ _STEP_ERRORS: Final = (
 
 def _materials(service: Service, codes: Sequence[str], key: str) -> list[Material]:
     """The service's materials named by ``codes``; 422 if one is not the service's."""
-    known = {f.material.code: f.material for f in service.facts.values() if f.material is not None}
+    known = service.materials()
     if not set(codes) <= set(known):
         raise HTTPException(422, f"{key}: a code that is not a material of this service")
     return [known[code] for code in dict.fromkeys(codes)]
@@ -477,13 +504,139 @@ def read_case(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
         return _view(db, case_id, actor.department_code)
 
 
+class MaterialFileOut(BaseModel):
+    id: int
+    material: str
+    file_name: str
+    media_type: str
+    size: int
+    sm3: str
+    uploaded_at: datetime.datetime
+
+
+class MaterialList(BaseModel):
+    materials: list[MaterialFileOut]
+
+
+MaterialPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MaterialCodes = Annotated[list[str], Form(description="the material of each file, in order")]
+MaterialFiles = Annotated[list[UploadFile], File(description="PDF, JPEG or PNG, 5 MiB each")]
+FormVersion = Annotated[int, Form(ge=1, le=2**31 - 1)]
+
+
+async def read_uploads(codes: Sequence[str], files: Sequence[UploadFile]) -> list[Upload]:
+    """The files of a multipart request, each with its material (paired in order)."""
+    if len(codes) != len(files):
+        raise HTTPException(422, "material: one code per file, in the order of the files")
+    return [
+        Upload(code, file.filename or "file", await file.read(MAX_BYTES + 1))
+        for code, file in zip(codes, files, strict=True)
+    ]
+
+
+async def supply_files(
+    request: Request,
+    actor: ActiveSession,
+    case_id: str,
+    version: int,
+    uploads: Sequence[Upload],
+    *,
+    staff: bool,
+) -> CaseOut:
+    """:func:`supply_as` with files and nothing else, off the event loop (it reads the
+    registry, encrypts and writes); 422 when no file came."""
+    if not uploads:
+        raise HTTPException(422, NO_FILE)
+    return await run_in_threadpool(
+        supply_as, request, actor, case_id, version, [], staff=staff, uploads=uploads
+    )
+
+
+def open_material(
+    request: Request, actor: ActiveSession, case_id: str, material_id: int
+) -> Response:
+    """A case's file, for a department that may see the case: a read of the applicant's
+    data with the case as purpose, so a ledger entry the resident sees."""
+    cipher = data_cipher(request.app.state.engine, request_keyring(request), _MATERIAL_SCOPE)
+    with session_scope(request.app.state.engine) as db:
+        case = visible_case(db, case_id, actor)
+        try:
+            found, content = read_material(db, cipher, case_id, material_id)
+        except LookupError:
+            raise HTTPException(404, "no such material in this case") from None
+        except MaterialError as error:
+            raise HTTPException(409, str(error)) from None
+        entry = LedgerEntry.access(
+            actor=actor.user_id,
+            department=actor.department_code or "unknown",
+            purpose=_service(request, case.service).purpose,
+            fields=[MATERIAL_ITEM],
+            outcome=Outcome.ALLOWED,
+            person_id=case.subject_id or case.applicant_id,
+            case_id=case_id,
+        )
+        ledger.append(db, [entry])
+    disposition = f"attachment; filename*=UTF-8''{quote(found.file_name)}"
+    return Response(
+        content,
+        media_type=found.media_type,
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def case_materials(request: Request, actor: ActiveSession, case_id: str) -> list[MaterialFile]:
+    """The files of a case the actor's department may see (no content)."""
+    with session_scope(request.app.state.engine) as db:
+        visible_case(db, case_id, actor)
+        return materials_of(db, case_id)
+
+
+@router.get("/cases/{case_id}/materials", response_model=MaterialList)
+def list_materials(request: Request, case_id: CasePath, actor: Actor) -> MaterialList:
+    """The files handed in for a case (name, type, size, SM3 digest)."""
+    actor.require(Permission.CASE_READ)
+    found = case_materials(request, actor, case_id)
+    return MaterialList(
+        materials=[MaterialFileOut.model_validate(f, from_attributes=True) for f in found]
+    )
+
+
+@router.get(
+    "/cases/{case_id}/materials/{material_id}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in MEDIA_TYPES}}},
+)
+def download_material(
+    request: Request, case_id: CasePath, material_id: MaterialPath, actor: Actor
+) -> Response:
+    """One file of a case, as it was handed in (a ledger entry)."""
+    actor.require(Permission.CASE_READ)
+    return open_material(request, actor, case_id, material_id)
+
+
+@router.post("/cases/{case_id}/material/files", response_model=CaseOut)
+async def upload_at_window(
+    request: Request,
+    *,
+    case_id: CasePath,
+    actor: Actor,
+    version: FormVersion,
+    material: MaterialCodes,
+    file: MaterialFiles,
+) -> CaseOut:
+    """The window scans the material handed in (补正): stored encrypted, the case judged again."""
+    actor.require(Permission.CASE_FILE)
+    uploads = await read_uploads(material, file)
+    return await supply_files(request, actor, case_id, version, uploads, staff=True)
+
+
 @router.post("/cases/{case_id}/material", response_model=CaseOut)
 def supply_at_window(
     request: Request, case_id: CasePath, body: MaterialIn, actor: Actor
 ) -> CaseOut:
     """The clerk records material handed in (补正): the case is judged again."""
     actor.require(Permission.CASE_FILE)
-    return _supply(request, case_id, body, actor, staff=True)
+    return supply_as(request, actor, case_id, body.version, body.supplied, staff=True)
 
 
 @router.post("/cases/{case_id}/deliver", response_model=CaseOut)
@@ -684,7 +837,23 @@ def my_case(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
 def supply_online(request: Request, case_id: CasePath, body: MaterialIn, actor: Actor) -> CaseOut:
     """The resident uploads the material asked for (补正)."""
     actor.require(Permission.CASE_APPLY)
-    return _supply(request, case_id, body, actor, staff=False)
+    return supply_as(request, actor, case_id, body.version, body.supplied, staff=False)
+
+
+@router.post("/me/cases/{case_id}/material/files", response_model=CaseOut)
+async def upload_online(
+    request: Request,
+    *,
+    case_id: CasePath,
+    actor: Actor,
+    version: FormVersion,
+    material: MaterialCodes,
+    file: MaterialFiles,
+) -> CaseOut:
+    """The resident uploads the files asked for (补正): stored encrypted, the case judged again."""
+    actor.require(Permission.CASE_APPLY)
+    uploads = await read_uploads(material, file)
+    return await supply_files(request, actor, case_id, version, uploads, staff=False)
 
 
 @router.post("/me/cases/{case_id}/withdraw", response_model=CaseOut)
@@ -738,10 +907,27 @@ def rate_as(
         raise _refused(error) from None
 
 
-def _supply(
-    request: Request, case_id: str, body: MaterialIn, actor: ActiveSession, *, staff: bool
+_MATERIAL_SCOPE: Final = scope_of(CONTENT_CONTEXT)
+NO_FILE: Final = "choose a file for at least one material / 请至少选择一个文件"
+MATERIAL_ITEM: Final = "material"
+"""The item a material file's read names in the ledger."""
+
+
+def supply_as(
+    request: Request,
+    actor: ActiveSession,
+    case_id: str,
+    version: int,
+    supplied: Sequence[str],
+    *,
+    staff: bool,
+    uploads: Sequence[Upload] = (),
 ) -> CaseOut:
-    """Material in: the facts are read again with it counted, and the case judged again."""
+    """Material in: the files (if any) stored encrypted, the facts read again with the
+    material counted, and the case judged again — in one transaction. The API and the
+    pages (the window scanning, the resident uploading) take this one step."""
+    codes = list(dict.fromkeys([*supplied, *(u.material for u in uploads)]))
+    cipher = data_cipher(request.app.state.engine, request_keyring(request), _MATERIAL_SCOPE)
     try:
         with session_scope(request.app.state.engine) as db:
             if staff:
@@ -751,7 +937,7 @@ def _supply(
                 case = _own_case(db, case_id, actor)
                 department = "resident"
             service = _service(request, case.service)
-            _materials(service, body.supplied, "supplied")
+            _materials(service, codes, "supplied")
             now = china_now()
             judgement = casework_of(request).judge(
                 db,
@@ -759,19 +945,22 @@ def _supply(
                 case_id=case_id,
                 applicant_id=case.applicant_id,
                 subject_id=case.subject_id,
-                supplied=frozenset(body.supplied),
+                supplied=frozenset(codes),
                 now=now,
             )
             supply_material(
                 db,
                 case_id,
                 judgement.findings,
-                version=body.version,
+                version=version,
                 by=actor.user_id,
                 department=department,
                 service=service,
                 now=now,
             )
+            store_materials(db, cipher, case_id, list(uploads), by=actor.user_id, now=now)
     except _STEP_ERRORS as error:
         raise _refused(error) from None
+    except MaterialError as error:
+        raise HTTPException(422, str(error)) from None
     return _committed(request, case_id, department if staff else None)

@@ -39,6 +39,7 @@ from hukou.casework.lifecycle import (
 )
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
 from hukou.casework.rules import Decision, Finding, Route, first_step
+from hukou.holidays.store import clock_calendar
 from hukou.standards.workdays import WorkCalendar
 
 __all__ = [
@@ -487,7 +488,7 @@ def clock_of(db: Session, case: CaseRow, calendar: WorkCalendar | None = None) -
             select(CasePause).where(CasePause.case_id == case.id).order_by(CasePause.id)
         )
     )
-    return Clock(case.filed_on, case.limit_workdays, pauses, calendar)
+    return Clock(case.filed_on, case.limit_workdays, pauses, calendar or clock_calendar(db))
 
 
 def escalate(
@@ -504,6 +505,7 @@ def escalate(
     concurrent decision fail.
     """
     today = now.date()
+    calendar = calendar or clock_calendar(db, today)
     raised: list[tuple[str, SlaStatus]] = []
     running = CaseRow.state.in_(_CLOCK_RUNNING)
     pauses: dict[str, list[Pause]] = {}

@@ -22,6 +22,7 @@ from hukou.casework.clock import Clock, Pause, SlaStatus
 from hukou.casework.lifecycle import CaseState, TaskState
 from hukou.casework.model import CaseFact, CasePause, CaseRating, CaseRow, CaseTask
 from hukou.casework.store import CaseNotFoundError
+from hukou.holidays.store import clock_calendar
 from hukou.standards.workdays import WorkCalendar
 
 __all__ = [
@@ -81,6 +82,8 @@ class CaseView:
     escalated: str | None
     limit_workdays: int
     deadline: datetime.date
+    deadline_provisional: bool
+    """The deadline falls in a year whose State Council holiday notice is not loaded."""
     workdays_used: int
     sla: str
     materials_asked: tuple[str, ...]
@@ -156,7 +159,7 @@ def case_view(
         tasks = [t for t in tasks if t.department == department]
     facts = db.scalars(select(CaseFact).where(CaseFact.case_id == case_id).order_by(CaseFact.fact))
     pauses = _pauses(db, [case_id]).get(case_id, [])
-    clock = _clock(case, pauses, calendar)
+    clock = _clock(case, pauses, calendar or clock_calendar(db, today))
     day = case.decided_on or today
     open_pause = next((p for p in reversed(pauses) if p.ended_on is None), None)
     rating = db.get(CaseRating, case_id)
@@ -178,7 +181,8 @@ def case_view(
         delivered_at=case.delivered_at,
         escalated=case.escalated,
         limit_workdays=case.limit_workdays,
-        deadline=clock.deadline(day),
+        deadline=(deadline := clock.deadline(day)),
+        deadline_provisional=clock.calendar is not None and clock.calendar.is_provisional(deadline),
         workdays_used=clock.used(day),
         sla=_sla(clock, case, today).value,
         materials_asked=tuple(json.loads(open_pause.materials)) if open_pause else (),
@@ -210,6 +214,7 @@ def inbox(
         .limit(limit)
     ).all()
     pauses = _pauses(db, sorted({case.id for _task, case in rows}))
+    calendar = calendar or clock_calendar(db, today)
     items = []
     for task, case in rows:
         clock = _clock(case, pauses.get(case.id, []), calendar)

@@ -8,6 +8,7 @@ replacing the library's data for its year.
 from __future__ import annotations
 
 import datetime
+import functools
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from hukou.standards.workdays import (
     parse_notice,
 )
 
-__all__ = ["save_notice", "stored_notices", "working_calendar"]
+__all__ = ["clock_calendar", "save_notice", "stored_notices", "working_calendar"]
 
 
 def save_notice(
@@ -50,3 +51,21 @@ def stored_notices(session: Session) -> tuple[HolidayNotice, ...]:
 def working_calendar(session: Session) -> WorkCalendar:
     """The calendar of record: the library's years completed by the loaded notices."""
     return default_calendar().with_notices(*stored_notices(session))
+
+
+# Deadlines may run this many years past the current one (long waits for material).
+_PROVISIONAL_YEARS = 2
+
+
+def clock_calendar(session: Session, today: datetime.date | None = None) -> WorkCalendar:
+    """The calendar statutory clocks count in: the calendar of record, extended with
+    provisional notices (:func:`hukou.standards.workdays.provisional_notice`) up to two
+    years past ``today``'s, so a deadline in a year whose notice is not loaded yet is
+    counted and marked provisional instead of failing."""
+    year = (today or datetime.datetime.now(datetime.UTC).date()).year + _PROVISIONAL_YEARS
+    return _extended(stored_notices(session), year)
+
+
+@functools.lru_cache(maxsize=8)
+def _extended(notices: tuple[HolidayNotice, ...], last_year: int) -> WorkCalendar:
+    return default_calendar().with_notices(*notices).extended_to(last_year)

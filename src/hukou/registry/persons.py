@@ -121,7 +121,34 @@ def person_facts(
 ) -> PersonFacts | None:
     """The facts of one person (only ``fields`` when given, and only those decrypted)."""
     person = session.get(Person, person_id)
-    return None if person is None else _facts_of(person, cipher, fields)
+    if person is None:
+        return None
+    asked = fields is None or "identity_number" in fields
+    source = _identity_source(session, person) if asked else None
+    return _facts_of(person, cipher, fields, identity_source=source)
+
+
+def _identity_source(session: Session, person: Person) -> Provenance | None:
+    """The record the person's number was read from: the household register's if it
+    holds it, else the first record of another department that does."""
+    if person.identity_index is None:
+        return None
+    row = session.execute(
+        select(
+            SourceRecord.department,
+            SourceRecord.batch_id,
+            SourceRecord.file_name,
+            SourceRecord.position,
+        )
+        .join(RecordLink, RecordLink.record_id == SourceRecord.id)
+        .where(
+            RecordLink.person_id == person.id,
+            SourceRecord.identity_index == person.identity_index,
+        )
+        .order_by((SourceRecord.department != "public_security"), SourceRecord.id)
+        .limit(1)
+    ).first()
+    return None if row is None else Provenance(row[0], row[1], row[2], row[3], None)
 
 
 def persons_facts(
@@ -143,7 +170,13 @@ def persons_facts(
 _ID_CHUNK: Final = 5_000
 
 
-def _facts_of(person: Person, cipher: FieldCipher, fields: Sequence[str] | None) -> PersonFacts:
+def _facts_of(
+    person: Person,
+    cipher: FieldCipher,
+    fields: Sequence[str] | None,
+    *,
+    identity_source: Provenance | None = None,
+) -> PersonFacts:
     golden = stored_golden(person.golden)
     wanted = set(golden) | {"identity_number", *INFERRED_FIELDS} if fields is None else set(fields)
     values: dict[str, object] = {}
@@ -165,7 +198,8 @@ def _facts_of(person: Person, cipher: FieldCipher, fields: Sequence[str] | None)
             person.identity_token, context=PERSON_IDENTITY_CONTEXT
         )
         provenance.setdefault(
-            "identity_number", Provenance("public_security", None, None, None, None)
+            "identity_number",
+            identity_source or Provenance("public_security", None, None, None, None),
         )
     inferred = {
         "actual_residence_division": person.residence_division,

@@ -45,6 +45,7 @@ import chinese_calendar
 from hukou.standards.errors import CalendarYearUnknownError, StandardsError
 
 __all__ = [
+    "PROVISIONAL_SOURCE",
     "HolidayNotice",
     "NoticeError",
     "WorkCalendar",
@@ -54,6 +55,7 @@ __all__ = [
     "library_notices",
     "notice_to_toml",
     "parse_notice",
+    "provisional_notice",
     "workdays_between",
 ]
 
@@ -251,6 +253,27 @@ class WorkCalendar:
         by_year.update((n.year, n) for n in notices)
         return WorkCalendar(tuple(by_year.values()))
 
+    def extended_to(self, last_year: int) -> WorkCalendar:
+        """This calendar with a :func:`provisional_notice` for every year up to ``last_year``
+        that has no notice: a statutory clock keeps running into a year whose State
+        Council notice is not out (or not loaded) yet, and says its deadline is provisional.
+
+        >>> cal = default_calendar().extended_to(2027)
+        >>> cal.is_workday(dt.date(2027, 1, 1)), cal.is_provisional(dt.date(2027, 1, 4))
+        (False, True)
+        >>> cal.is_provisional(dt.date(2026, 12, 31))
+        False
+        """
+        known = set(self._years)
+        first = max(known, default=last_year) + 1
+        missing = [provisional_notice(y) for y in range(first, last_year + 1) if y not in known]
+        return self.with_notices(*missing) if missing else self
+
+    def is_provisional(self, d: dt.date) -> bool:
+        """Whether ``d``'s year is counted from a provisional notice (no State Council one)."""
+        year = _as_date(d).year
+        return any(n.year == year and n.source == PROVISIONAL_SOURCE for n in self.notices)
+
     def known_years(self) -> tuple[int, ...]:
         """The years with a notice, ascending.
 
@@ -383,6 +406,29 @@ def library_notices() -> tuple[HolidayNotice, ...]:
             names=names[year],
         )
         for year in sorted(holidays)
+    )
+
+
+PROVISIONAL_SOURCE: Final = (
+    "provisional: the fixed-date statutory holidays only (《全国年节及纪念日放假办法》: "
+    "元旦, 劳动节, 国庆节); the State Council notice for the year is not loaded"
+)
+
+
+def provisional_notice(year: int) -> HolidayNotice:
+    """A year's fixed-date statutory holidays, with no 调休 and none of the lunar holidays.
+
+    A deadline counted with it is mostly earlier than the notice will make it (the
+    notice adds the lunar holidays and bridging days), rarely a day later (a make-up
+    Saturday just before a holiday); whoever shows it says it is provisional
+    (:meth:`WorkCalendar.is_provisional`) until the notice is loaded.
+    """
+    days = [(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)]
+    return HolidayNotice(
+        year,
+        frozenset(dt.date(year, m, d) for m, d in days),
+        frozenset(),
+        source=PROVISIONAL_SOURCE,
     )
 
 

@@ -28,7 +28,10 @@ _OWN: Final = {
     "platform": ("平台运维中心", "Platform operations"),
     "resident": ("居民本人", "The resident"),
 }
-_ITEMS: Final = {"lookup": ("身份查找", "Identity look-up")}
+_ITEMS: Final = {
+    "lookup": ("身份查找", "Identity look-up"),
+    "material": ("补正材料文件", "Material file"),
+}
 _UNMASKED: Final = ":unmasked"
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from hukou.accounts import AccountKind, ActiveSession, Permission
 from hukou.accounts.errors import PermissionDeniedError
 from hukou.casework.catalog import Channel
+from hukou.casework.pages import supply_from_form
 from hukou.casework.rating import REASONS
 from hukou.casework.routes import apply_as, china_now, rate_as, service_catalog
 from hukou.casework.views import case_view, cases_of_person
@@ -22,6 +24,9 @@ from hukou.db import session_scope
 from hukou.exchange import tracker
 from hukou.exchange.pages import PROFILE_ITEMS, profile_rows
 from hukou.exchange.routes import ledger_signer, request_exchange
+from hukou.registry import person_facts
+from hukou.registry.households import household_of
+from hukou.standards.dates import as_date
 from hukou.web import render
 from hukou.web.session import PageActor, first, form_fields
 
@@ -50,6 +55,7 @@ def _portal(
     with session_scope(request.app.state.engine) as db:
         cases = [case_view(db, c, today=today) for c in cases_of_person(db, person)]
         history = tracker.my_accesses(db, actor, signer=ledger_signer(request), newest=True)
+        household = _household(db, request, person)
     accesses = sorted(history.records, key=lambda r: r.seq, reverse=True)
     catalog = service_catalog(request)
     return render(
@@ -62,6 +68,7 @@ def _portal(
             "online": [s for s in catalog.services.values() if Channel.ONLINE in s.channels],
             "reasons": REASONS,
             "accesses": accesses,
+            "household": household,
             "checkpoint": history.checkpoint,
             "notice": notice,
         },
@@ -69,13 +76,35 @@ def _portal(
     )
 
 
+def _household(db: Session, request: Request, person: str) -> list[dict[str, object]]:
+    """The other members of my household, for "apply for": their relationship to the head
+    and year of birth only (a family knows its own; nobody else's names are shown)."""
+    cipher = request_exchange(request).cipher
+    found: list[dict[str, object]] = []
+    for member in household_of(db, person):
+        if member.person_id == person:
+            continue
+        facts = person_facts(db, cipher, member.person_id, ["birth_date"])
+        born = as_date(None if facts is None else facts.values.get("birth_date"))
+        found.append(
+            {
+                "person_id": member.person_id,
+                "relationship": member.relationship,
+                "born": None if born is None else born.year,
+            }
+        )
+    return found
+
+
 @router.post("/me/apply")
 async def apply_page(request: Request, actor: PageActor) -> Response:
-    """网上办: apply for oneself; decided at once where the registry proves it."""
+    """网上办: apply for oneself or a member of one's household (a parent for a child);
+    decided at once where the registry proves it."""
     _resident(actor)
     fields = await form_fields(request)
     try:
-        apply_as(request, actor, first(fields, "service"), None, fields.get("material", []))
+        subject = first(fields, "subject") or None
+        apply_as(request, actor, first(fields, "service"), subject, fields.get("material", []))
     except HTTPException as error:
         return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
     return RedirectResponse("/me?step=cases", status_code=303)
@@ -95,6 +124,17 @@ async def rating_page(request: Request, case_id: str, actor: PageActor) -> Respo
             int(score) if score.isdigit() else 0,
             [r for r in fields.get("reason", []) if r in REASONS],
         )
+    except HTTPException as error:
+        return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
+    return RedirectResponse("/me?step=cases", status_code=303)
+
+
+@router.post("/me/cases/{case_id}/material")
+async def material_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """补正: upload the files a case waits for (PDF, JPEG or PNG); the case is judged again."""
+    _resident(actor)
+    try:
+        await supply_from_form(request, actor, case_id, staff=False)
     except HTTPException as error:
         return _portal(request, actor, notice=str(error.detail), status_code=error.status_code)
     return RedirectResponse("/me?step=cases", status_code=303)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Final
 from urllib.parse import parse_qs, quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from hukou.accounts import AccountKind, ActiveSession, Permission, optional_session
+from hukou.casework.materials import MAX_BYTES, Upload
 
 __all__ = [
+    "FILE_FIELD",
     "LoginRequired",
     "PageActor",
     "first",
@@ -25,6 +27,7 @@ __all__ = [
     "page_actor",
     "require_page_permission",
     "safe_next",
+    "uploaded_materials",
 ]
 
 
@@ -95,3 +98,31 @@ def first(fields: dict[str, list[str]], name: str) -> str:
     """The first value of ``name`` stripped, or ``""``."""
     values = fields.get(name)
     return values[0].strip() if values else ""
+
+
+FILE_FIELD: Final = "file:"
+"""A material file's form field is ``file:<material code>``."""
+_UPLOAD_LIMIT: Final = 4 * MAX_BYTES
+"""A form with more than this is refused before it is read (a few files of MAX_BYTES)."""
+
+
+async def uploaded_materials(request: Request) -> tuple[dict[str, list[str]], list[Upload]]:
+    """The text fields and the material files of a multipart form (``file:<code>`` fields;
+    an empty file input is no upload). A body larger than a few files' limit is refused
+    with 413 before it is parsed."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > _UPLOAD_LIMIT:
+        raise HTTPException(413, "the files are too large")
+    form = await request.form()
+    fields: dict[str, list[str]] = {}
+    uploads: list[Upload] = []
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                fields.setdefault(name, []).append(value)
+            elif name.startswith(FILE_FIELD) and value.filename:
+                content = await value.read(MAX_BYTES + 1)
+                uploads.append(Upload(name.removeprefix(FILE_FIELD), value.filename, content))
+    finally:
+        await form.close()  # the spooled files
+    return fields, uploads
