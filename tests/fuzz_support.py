@@ -130,6 +130,7 @@ SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("POST", "/api/v1/admin/users/{user_id}/roles"): Permission.ROLE_GRANT,
     ("DELETE", "/api/v1/admin/users/{user_id}/roles/{role}"): Permission.ROLE_GRANT,
     ("POST", "/api/v1/admin/unlock"): Permission.ACCOUNT_UNLOCK,
+    ("POST", "/api/v1/admin/users/{user_id}/logout"): Permission.SESSION_REVOKE,
     ("GET", "/api/v1/admin/keys"): Permission.KEY_ROTATE,
     ("POST", "/api/v1/admin/keys/census"): Permission.KEY_ROTATE,
 }

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         pattern=r"^[0-9]{2,6}$",
         description="division code prefix of the city served (3205 苏州, the synthetic city)",
     )
+    points_policy: str = Field(
+        default="beijing",
+        pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="the points policy 积分落户 applications are scored with",
+    )
     push_tokens: SecretStr | None = Field(
         default=None,
         description='bearer tokens for pushed batches, JSON {"department": "token"}',

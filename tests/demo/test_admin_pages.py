@@ -478,3 +478,30 @@ def test_the_provider_decides_a_proposal_and_the_consumer_may_not(fresh: TestCli
     assert revoked.status_code == 303
     twin = {a["id"]: a["status"] for a in consumer.get("/api/v1/agreements").json()["agreements"]}
     assert twin[agreement] == "revoked"
+
+
+def test_the_security_admin_logs_an_account_out_everywhere(admins: Admins) -> None:
+    account = _staff(admins, "logout.me")
+    elsewhere = TestClient(admins.app, follow_redirects=False)
+    form = elsewhere.get("/login")
+    signed = elsewhere.post(
+        "/login",
+        data={
+            "login_token": _token(form.text, "login_token"),
+            "username": "logout.me",
+            "password": NEW_PASSWORD,
+        },
+    )
+    assert signed.status_code == 303
+    assert elsewhere.get("/api/v1/auth/me").status_code == 200  # a live session
+    secadmin, sysadmin = admins["secadmin"], admins["sysadmin"]
+    path = f"/console/admin/users/{account['id']}/logout"
+    refused = _post(sysadmin, path, "/console/admin")
+    assert refused.status_code == 403  # not the system administrator's duty
+    assert elsewhere.get("/api/v1/auth/me").status_code == 200
+    ended = _post(secadmin, path, "/console/admin")
+    assert ended.status_code == 303
+    assert elsewhere.get("/api/v1/auth/me").status_code == 401  # logged out everywhere
+    nobody = "00000000-0000-4000-8000-000000000000"
+    unknown = secadmin.post(f"/api/v1/admin/users/{nobody}/logout", headers=_csrf(secadmin))
+    assert unknown.status_code == 404

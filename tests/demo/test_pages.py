@@ -593,3 +593,80 @@ def test_a_parent_applies_online_for_a_member_of_the_household(
     )
     assert stranger.status_code == 422
     assert "member of your household" in stranger.text
+
+
+def test_a_points_application_is_scored_from_the_registry_line_by_line(
+    client: TestClient, prepared: Prepared
+) -> None:
+    _log_in(client, "resident1")  # applies online (a local hukou: refused, still scored)
+    csrf = _token(client.get("/me").text, "csrf_token")
+    applied = client.post("/me/apply", data={"csrf_token": csrf, "service": "points_settlement"})
+    assert applied.status_code == 303
+    case_id = next(
+        c["id"]
+        for c in client.get("/api/v1/me/cases").json()["cases"]
+        if c["service"] == "points_settlement"
+    )
+    client.cookies.clear()
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:
+        before = ledger.ledger_size(db)
+    _log_in(client, "reviewer-hr_social_security")  # the points office scores it (积分核定)
+    assert f'href="/console/cases/{case_id}/points"' in client.get(f"/console/cases/{case_id}").text
+    page = client.get(f"/console/cases/{case_id}/points")
+    assert page.status_code == 200
+    assert re.search(r'id="explain-total">\s*积分 <strong>[\d.]+</strong>', page.text)
+    assert "登记数据" in page.text  # the inputs the registry proved, with their department
+    with session_scope(engine) as db:
+        read = [ledger.read_entry(db, seq) for seq in range(before, ledger.ledger_size(db))]
+    engine.dispose()
+    assert [(e.actor, e.purpose) for e in read if e.case_id == case_id] == [
+        ("system:points", "points_settlement")  # one read, by the points office's check
+    ]
+    client.cookies.clear()
+    _log_in(client, "reviewer-tax")  # no part in it
+    assert client.get(f"/console/cases/{case_id}/points").status_code == 404
+
+
+def test_the_upload_api_reads_the_body_only_for_a_known_caller(
+    client: TestClient, prepared: Prepared
+) -> None:
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:  # the last window case still waiting for papers
+        case = db.scalars(
+            select(CaseRow)
+            .where(
+                CaseRow.state == "awaiting_material",
+                CaseRow.first_contact == "public_security",
+                CaseRow.channel == "window",
+            )
+            .order_by(CaseRow.id.desc())
+        ).first()
+        assert case is not None
+        case_id, version = case.id, case.version
+    engine.dispose()
+    path = f"/api/v1/cases/{case_id}/material/files"
+    anonymous = client.post(
+        path, content=b"--x\r\nnot multipart", headers={"content-type": "multipart/form-data"}
+    )
+    assert anonymous.status_code == 401  # refused before the body is parsed
+    _log_in(client, "clerk")
+    asked = client.get(f"/api/v1/cases/{case_id}").json()["materials_asked"]
+    headers = {"X-CSRF-Token": client.get("/api/v1/auth/me").json()["csrf_token"]}
+    unpaired = client.post(
+        path,
+        data={"version": str(version), "material": asked[:1] * 2},
+        files=[("file", ("a.png", _PNG, "image/png"))],
+        headers=headers,
+    )
+    assert unpaired.status_code == 422
+    sent = client.post(
+        path,
+        data={"version": str(version), "material": asked[:1]},
+        files=[("file", ("a.png", _PNG, "image/png"))],
+        headers=headers,
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["version"] > version
+    listed = client.get(f"/api/v1/cases/{case_id}/materials").json()["materials"]
+    assert [m["material"] for m in listed] == asked[:1]

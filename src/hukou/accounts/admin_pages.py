@@ -44,7 +44,17 @@ ADMIN_PERMISSIONS: Final = (
 """Any of these opens the page; each form needs its own."""
 
 _DONE: Final = frozenset(
-    {"department", "user", "disabled", "enabled", "password", "granted", "revoked", "unlocked"}
+    {
+        "department",
+        "user",
+        "disabled",
+        "enabled",
+        "password",
+        "granted",
+        "revoked",
+        "unlocked",
+        "logged_out",
+    }
 )
 _HOME: Final = "/console/admin"
 
@@ -211,6 +221,14 @@ async def change_role(request: Request, user_id: str, actor: PageActor) -> Respo
         actor,
         "granted" if grant else "revoked",
         lambda f: admin.change_role(request, actor, user_id, first(f, "role"), grant=grant),
+    )
+
+
+@router.post(_HOME + "/users/{user_id}/logout")
+async def force_logout(request: Request, user_id: str, actor: PageActor) -> Response:
+    actor.require(Permission.SESSION_REVOKE)
+    return await _apply(
+        request, actor, "logged_out", lambda _f: admin.end_sessions(request, actor, user_id)
     )
 
 

@@ -219,6 +219,17 @@ def change_role(
         return store.revoke_role(db, user_id, Role(role), revoked_by=actor.user_id)
 
 
+def end_sessions(request: Request, actor: ActiveSession, user_id: str) -> Account:
+    """Forced logout: end every session of an account (``session.revoke``), e.g. a
+    stolen laptop; the account stays enabled and may log in again."""
+    actor.require(Permission.SESSION_REVOKE)
+    store = get_account_store(request)
+    with session_scope(request.app.state.engine) as db:
+        account = store.account(db, user_id)  # an unknown id is a 404, not "0 ended"
+        store.logout_all(db, user_id, actor_id=actor.user_id)
+        return account
+
+
 def unlock(request: Request, actor: ActiveSession, username: str) -> bool:
     """Lift a user name's lockout (``account.unlock``); whether it had failures."""
     actor.require(Permission.ACCOUNT_UNLOCK)
@@ -352,6 +363,7 @@ Departments = Annotated[ActiveSession, Depends(require_permission(Permission.DEP
 Users = Annotated[ActiveSession, Depends(require_permission(Permission.USER_MANAGE))]
 Grants = Annotated[ActiveSession, Depends(require_permission(Permission.ROLE_GRANT))]
 Unlocks = Annotated[ActiveSession, Depends(require_permission(Permission.ACCOUNT_UNLOCK))]
+Revokes = Annotated[ActiveSession, Depends(require_permission(Permission.SESSION_REVOKE))]
 UserId = Annotated[str, Path(pattern=_USER_ID)]
 DepartmentFilter = Annotated[str | None, Query(pattern=_CODE)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -465,6 +477,12 @@ def grant(request: Request, user_id: UserId, body: RoleIn, actor: Grants) -> Acc
 def revoke(request: Request, user_id: UserId, role: Role, actor: Grants) -> AccountOut:
     """Revoke a role; effective at the account's next request."""
     return _act(request, change_role, actor, user_id, role, grant=False)
+
+
+@router.post("/users/{user_id}/logout", response_model=AccountOut)
+def force_logout(request: Request, user_id: UserId, actor: Revokes) -> AccountOut:
+    """End every session of the account (forced logout); a ledger entry."""
+    return _act(request, end_sessions, actor, user_id)
 
 
 @router.post("/unlock", response_model=UnlockOut)

@@ -31,6 +31,7 @@ from hukou.security.sm import sm3
 __all__ = [
     "CONTENT_CONTEXT",
     "MAX_BYTES",
+    "MAX_FORM_BYTES",
     "MEDIA_TYPES",
     "MaterialError",
     "MaterialFile",
@@ -44,6 +45,8 @@ __all__ = [
 CONTENT_CONTEXT: Final = "casework.material.content"
 MAX_BYTES: Final = 5 * 1024 * 1024
 """5 MiB: a phone photo or a scanned page; more is almost always a mistake."""
+MAX_FORM_BYTES: Final = 4 * MAX_BYTES
+"""A form larger than this (a few files of MAX_BYTES) is refused before it is read."""
 MEDIA_TYPES: Final = ("application/pdf", "image/jpeg", "image/png")
 _SIGNATURES: Final = (
     (b"%PDF-", "application/pdf"),

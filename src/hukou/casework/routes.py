@@ -12,15 +12,17 @@ ledger entry (:mod:`hukou.casework.store`); no submitted value is echoed in an e
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Sequence
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from hukou.accounts import ActiveSession, Permission, current_session
@@ -31,6 +33,7 @@ from hukou.casework.lifecycle import StepRefusedError, TaskState
 from hukou.casework.materials import (
     CONTENT_CONTEXT,
     MAX_BYTES,
+    MAX_FORM_BYTES,
     MEDIA_TYPES,
     MaterialError,
     MaterialFile,
@@ -519,12 +522,60 @@ class MaterialList(BaseModel):
 
 
 MaterialPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
-MaterialCodes = Annotated[list[str], Form(description="the material of each file, in order")]
-MaterialFiles = Annotated[list[UploadFile], File(description="PDF, JPEG or PNG, 5 MiB each")]
-FormVersion = Annotated[int, Form(ge=1, le=2**31 - 1)]
+_UPLOAD_BODY: Final[dict[str, Any]] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["version", "material", "file"],
+                    "properties": {
+                        "version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                        "material": {
+                            "type": "array",
+                            "items": {"type": "string", "pattern": _CODE},
+                            "description": "the material of each file, in the order of the files",
+                        },
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "PDF, JPEG or PNG, at most 5 MiB each",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+"""The upload's body, documented by hand: it is read only after the caller is known (a
+large body from an anonymous caller is never parsed)."""
+_UPLOAD_REFUSALS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorBody, "description": "not a multipart body"},
+    413: {"model": ErrorBody, "description": "the files are too large"},
+}
 
 
-async def read_uploads(codes: Sequence[str], files: Sequence[UploadFile]) -> list[Upload]:
+async def api_uploads(request: Request) -> tuple[int, list[Upload]]:
+    """``version`` and the files of an upload request, each paired with its material."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
+        raise HTTPException(413, "the files are too large")
+    form = await request.form()
+    try:
+        version = str(form.get("version") or "")
+        if not version.isdigit() or not 1 <= int(version) < 2**31:
+            raise HTTPException(422, "version: the case's version as it was seen")
+        codes = [c for c in form.getlist("material") if isinstance(c, str)]
+        if not all(re.fullmatch(_CODE, c) for c in codes):
+            raise HTTPException(422, "material: codes of the service's materials")
+        files = [f for f in form.getlist("file") if not isinstance(f, str)]
+        return int(version), await _read_uploads(codes, files)
+    finally:
+        await form.close()
+
+
+async def _read_uploads(codes: Sequence[str], files: Sequence[UploadFile]) -> list[Upload]:
     """The files of a multipart request, each with its material (paired in order)."""
     if len(codes) != len(files):
         raise HTTPException(422, "material: one code per file, in the order of the files")
@@ -614,19 +665,16 @@ def download_material(
     return open_material(request, actor, case_id, material_id)
 
 
-@router.post("/cases/{case_id}/material/files", response_model=CaseOut)
-async def upload_at_window(
-    request: Request,
-    *,
-    case_id: CasePath,
-    actor: Actor,
-    version: FormVersion,
-    material: MaterialCodes,
-    file: MaterialFiles,
-) -> CaseOut:
+@router.post(
+    "/cases/{case_id}/material/files",
+    response_model=CaseOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses=_UPLOAD_REFUSALS,
+)
+async def upload_at_window(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
     """The window scans the material handed in (补正): stored encrypted, the case judged again."""
     actor.require(Permission.CASE_FILE)
-    uploads = await read_uploads(material, file)
+    version, uploads = await api_uploads(request)
     return await supply_files(request, actor, case_id, version, uploads, staff=True)
 
 
@@ -840,19 +888,16 @@ def supply_online(request: Request, case_id: CasePath, body: MaterialIn, actor: 
     return supply_as(request, actor, case_id, body.version, body.supplied, staff=False)
 
 
-@router.post("/me/cases/{case_id}/material/files", response_model=CaseOut)
-async def upload_online(
-    request: Request,
-    *,
-    case_id: CasePath,
-    actor: Actor,
-    version: FormVersion,
-    material: MaterialCodes,
-    file: MaterialFiles,
-) -> CaseOut:
+@router.post(
+    "/me/cases/{case_id}/material/files",
+    response_model=CaseOut,
+    openapi_extra=_UPLOAD_BODY,
+    responses=_UPLOAD_REFUSALS,
+)
+async def upload_online(request: Request, case_id: CasePath, actor: Actor) -> CaseOut:
     """The resident uploads the files asked for (补正): stored encrypted, the case judged again."""
     actor.require(Permission.CASE_APPLY)
-    uploads = await read_uploads(material, file)
+    version, uploads = await api_uploads(request)
     return await supply_files(request, actor, case_id, version, uploads, staff=False)
 
 

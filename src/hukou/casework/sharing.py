@@ -11,14 +11,14 @@ that names one is asking for paper it could have avoided, or for data it may not
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from hukou.casework.catalog import Catalog
 from hukou.exchange.catalog import Catalog as SharingCatalog
 from hukou.exchange.catalog import Share
 
-__all__ = ["Needed", "needed_agreements", "unshareable"]
+__all__ = ["Needed", "Read", "needed_agreements", "unshareable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +31,20 @@ class Needed:
     purposes: tuple[str, ...]
 
 
-def _reads(catalog: Catalog, sharing: SharingCatalog) -> Iterable[tuple[str, str, str, str]]:
-    """(provider, consumer, item, purpose) of every fact read from another department."""
+Read = tuple[str, Sequence[str], str]
+"""A read beyond the services' facts: (consumer department, items, purpose)."""
+
+
+def _reads(
+    catalog: Catalog, sharing: SharingCatalog, also: Iterable[Read]
+) -> Iterable[tuple[str, str, str, str]]:
+    """(provider, consumer, item, purpose) of every fact read from another department,
+    and of the ``also`` reads."""
+    for consumer, items, purpose in also:
+        for item in items:
+            provider = sharing.fields[item].provider
+            if provider != consumer:
+                yield provider, consumer, item, purpose
     for service in catalog.services.values():
         for fact in service.facts.values():
             if fact.item is None:
@@ -42,10 +54,13 @@ def _reads(catalog: Catalog, sharing: SharingCatalog) -> Iterable[tuple[str, str
                 yield provider, service.first_contact, fact.item, service.purpose
 
 
-def needed_agreements(catalog: Catalog, sharing: SharingCatalog) -> list[Needed]:
-    """One agreement per (provider, consumer): the items and purposes the services read."""
+def needed_agreements(
+    catalog: Catalog, sharing: SharingCatalog, also: Iterable[Read] = ()
+) -> list[Needed]:
+    """One agreement per (provider, consumer): the items and purposes the services read
+    (and the ``also`` reads, e.g. the points office scoring a 积分落户 application)."""
     grouped: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
-    for provider, consumer, item, purpose in _reads(catalog, sharing):
+    for provider, consumer, item, purpose in _reads(catalog, sharing, also):
         items, purposes = grouped.setdefault((provider, consumer), (set(), set()))
         items.add(item)
         purposes.add(purpose)

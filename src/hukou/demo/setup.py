@@ -72,6 +72,8 @@ from hukou.exchange.masking import mask_identity_number
 from hukou.exchange.model import AgreementRow
 from hukou.exchange.service import Exchange, ReadRefusedError
 from hukou.keyring import data_cipher, load_keyring
+from hukou.points.attributes import ITEMS as POINTS_ITEMS
+from hukou.points.attributes import PURPOSE as POINTS_PURPOSE
 from hukou.registry import find_by_identity_number
 from hukou.registry.evaluate import registry_ids
 from hukou.registry.link import link_pending
@@ -404,7 +406,8 @@ def _residents(
 SAMPLE_CASES: Final = 300
 """Applications of the city's year filed when the demo is set up (an evenly spread sample)."""
 _COUNTER_CHANNELS: Final = {"assisted", "enterprise_station"}  # filed as at a window here
-_SEED: Final = "demo:seed"  # who filed (and reviewed) the sample cases
+_SEED: Final = "demo:seed"
+POINTS_SERVICE: Final = "points_settlement"  # who filed (and reviewed) the sample cases
 
 
 def _sample_cases(
@@ -460,6 +463,14 @@ def _sample_cases(
         except (FilingError, StepRefusedError, ReadRefusedError):
             continue  # a filing the rules refuse is no demo case
     return filed
+
+
+def demo_agreements(services: Catalog, sharing: SharingCatalog) -> list[Needed]:
+    """The agreements a working installation signs: what the services' facts read, and
+    what the points office reads to score a 积分落户 application (``hukou.points.attributes``)."""
+    points = services.services.get(POINTS_SERVICE)
+    also = [] if points is None else [(points.first_contact, POINTS_ITEMS, POINTS_PURPOSE)]
+    return needed_agreements(services, sharing, also)
 
 
 def _review_samples(engine: Engine, services: Catalog, today: datetime.date) -> int:
@@ -544,7 +555,7 @@ def prepare(
         )
         departments = {code: d.zh for code, d in load_departments().items()}
         services, sharing = load_services(), load_sharing()
-        needed = needed_agreements(services, sharing)
+        needed = demo_agreements(services, sharing)
         seats = staff_seats(departments, needed)
         with timer("accounts"), session_scope(engine) as db:
             staff, ids = _staff(db, store, seats, departments)

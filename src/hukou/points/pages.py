@@ -21,8 +21,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
 from hukou.accounts import CurrentSession, Permission
-from hukou.casework.routes import china_now
+from hukou.casework.routes import china_now, visible_case
+from hukou.db import session_scope
+from hukou.exchange.routes import request_exchange
 from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
+from hukou.points.attributes import read_attributes
 from hukou.points.engine import rank, score_frame
 from hukou.points.explain import explain
 from hukou.points.policy import Category, Policy, load_policies
@@ -273,3 +276,49 @@ def points_page(
             },
         )
     return render(request, "points.html", context)
+
+
+_POINTS_SERVICE: Final = "points_settlement"
+
+
+@router.get("/console/cases/{case_id}/points", include_in_schema=False)
+def case_points_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """积分核定 of a points application: the applicant's attributes read from the registry
+    by the points office's automatic check (a ledger entry with the case as purpose; what
+    the registry does not hold counts as not declared), scored line by line with the
+    installation's policy (``HUKOU_POINTS_POLICY``)."""
+    actor.require(Permission.CASE_READ)
+    policies = load_policies()
+    chosen = policies.get(request.app.state.settings.points_policy)
+    if chosen is None:
+        raise HTTPException(503, "the configured points policy is not installed")
+    with session_scope(request.app.state.engine) as db:
+        case = visible_case(db, case_id, actor)
+        if case.service != _POINTS_SERVICE or case.applicant_id is None:
+            raise HTTPException(404, "not a points application")
+        found = read_attributes(
+            db,
+            request_exchange(request),
+            case.applicant_id,
+            {},
+            department=case.first_contact,
+            application_id=case.id,
+            application_date=case.filed_on,
+            now=china_now(),
+        )
+    if "birth_date" not in found.values:
+        raise HTTPException(422, "the registry holds no birth date for the applicant")
+    return render(
+        request,
+        "points_explain.html",
+        {
+            "actor": actor,
+            "policy": chosen,
+            "applicant": case.id,
+            "found": explain(chosen, found.values),
+            "sources": found.sources,
+            "ledger_seq": found.ledger_seq,
+            "starting": case.filed_on,
+            "back": f"/console/cases/{case.id}",
+        },
+    )

@@ -277,6 +277,14 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "portal.myself": {"zh-CN": "本人", "en": "Myself"},
     "portal.born": {"zh-CN": "年出生", "en": " (year of birth)"},
     "case.materials": {"zh-CN": "材料", "en": "Material files"},
+    "case.points": {"zh-CN": "积分核定（按登记数据测算）", "en": "Score from the registry"},
+    "points.case_read": {
+        "zh-CN": "积分自动核验读取申请人数据的审计日志",
+        "en": "The ledger entry of the points office's read",
+    },
+    "points.source.registry": {"zh-CN": "登记数据", "en": "registry"},
+    "points.source.declared": {"zh-CN": "申请人填报", "en": "declared"},
+    "points.source.none": {"zh-CN": "无数据", "en": "no data"},
     "case.provisional": {
         "zh-CN": "（暂计：该年节假日安排尚未载入）",
         "en": "(provisional: that year's holiday notice is not loaded)",
@@ -491,6 +499,11 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "admin.done.granted": {"zh-CN": "角色已授予。", "en": "Role granted."},
     "admin.done.revoked": {"zh-CN": "角色已撤销。", "en": "Role revoked."},
     "admin.done.unlocked": {"zh-CN": "锁定已解除。", "en": "Lockout lifted."},
+    "admin.done.logged_out": {
+        "zh-CN": "该账号的所有会话已结束，需重新登录。",
+        "en": "Every session of the account ended: it must log in again.",
+    },
+    "admin.logout_all": {"zh-CN": "强制下线", "en": "Log out everywhere"},
     "admin.departments": {"zh-CN": "部门", "en": "Departments"},
     "admin.code": {"zh-CN": "代码", "en": "Code"},
     "admin.name": {"zh-CN": "名称", "en": "Name"},

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import Depends, HTTPException, Request
 
 from hukou.accounts import AccountKind, ActiveSession, Permission, optional_session
-from hukou.casework.materials import MAX_BYTES, Upload
+from hukou.casework.materials import MAX_BYTES, MAX_FORM_BYTES, Upload
 
 __all__ = [
     "FILE_FIELD",
@@ -102,8 +102,6 @@ def first(fields: dict[str, list[str]], name: str) -> str:
 
 FILE_FIELD: Final = "file:"
 """A material file's form field is ``file:<material code>``."""
-_UPLOAD_LIMIT: Final = 4 * MAX_BYTES
-"""A form with more than this is refused before it is read (a few files of MAX_BYTES)."""
 
 
 async def uploaded_materials(request: Request) -> tuple[dict[str, list[str]], list[Upload]]:
@@ -111,7 +109,7 @@ async def uploaded_materials(request: Request) -> tuple[dict[str, list[str]], li
     an empty file input is no upload). A body larger than a few files' limit is refused
     with 413 before it is parsed."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > _UPLOAD_LIMIT:
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
         raise HTTPException(413, "the files are too large")
     form = await request.form()
     fields: dict[str, list[str]] = {}
