@@ -109,6 +109,7 @@ SESSION_OPERATIONS: Final[Mapping[Operation, Permission | None]] = {
     ("POST", "/api/v1/me/cases/{case_id}/withdraw"): Permission.CASE_APPLY,
     ("POST", "/api/v1/me/cases/{case_id}/rating"): Permission.CASE_APPLY,
     ("GET", "/api/v1/cases/{case_id}/materials"): Permission.CASE_READ,
+    ("GET", "/api/v1/cases/{case_id}/points"): Permission.CASE_READ,
     ("GET", "/api/v1/cases/{case_id}/materials/{material_id}"): Permission.CASE_READ,
     ("POST", "/api/v1/cases/{case_id}/material/files"): Permission.CASE_FILE,
     ("POST", "/api/v1/me/cases/{case_id}/material/files"): Permission.CASE_APPLY,

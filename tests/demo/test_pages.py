@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hukou.accounts.totp import secret_from_base32, totp_code
 from hukou.app import create_app
@@ -623,9 +623,16 @@ def test_a_points_application_is_scored_from_the_registry_line_by_line(
     assert [(e.actor, e.purpose) for e in read if e.case_id == case_id] == [
         ("system:points", "points_settlement")  # one read, by the points office's check
     ]
+    twin = client.get(f"/api/v1/cases/{case_id}/points").json()
+    shown = re.search(r'id="explain-total">\s*积分 <strong>([\d.]+)</strong>', page.text)
+    assert shown is not None
+    assert twin["score"] == shown.group(1)
+    table = page.text.split('id="explain-lines"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    assert len(twin["lines"]) == table.count("<tr>")  # the same lines
     client.cookies.clear()
     _log_in(client, "reviewer-tax")  # no part in it
     assert client.get(f"/console/cases/{case_id}/points").status_code == 404
+    assert client.get(f"/api/v1/cases/{case_id}/points").status_code == 404
 
 
 def test_the_upload_api_reads_the_body_only_for_a_known_caller(
@@ -670,3 +677,38 @@ def test_the_upload_api_reads_the_body_only_for_a_known_caller(
     assert sent.json()["version"] > version
     listed = client.get(f"/api/v1/cases/{case_id}/materials").json()["materials"]
     assert [m["material"] for m in listed] == asked[:1]
+
+
+def test_the_window_checks_what_the_registry_proves_before_filing(
+    client: TestClient, prepared: Prepared
+) -> None:
+    sample = next(s for s in prepared.state.samples if s.service == "birth_registration")
+    _log_in(client, "clerk")
+    csrf = _token(client.get("/console/window").text, "csrf_token")
+    form = {
+        "csrf_token": csrf,
+        "service": sample.service,
+        "applicant_identity_number": sample.applicant,
+        "subject_identity_number": sample.subject or "",
+    }
+    engine = create_engine_for(prepared.settings.database_url)
+    with session_scope(engine) as db:
+        cases_before = db.scalar(select(func.count()).select_from(CaseRow))
+    checked = client.post("/console/window/check", data=form)
+    assert checked.status_code == 200
+    assert checked.text.count('class="check-true"') == 2  # both facts proven: no paper
+    assert sample.applicant not in checked.text
+    with session_scope(engine) as db:
+        assert db.scalar(select(func.count()).select_from(CaseRow)) == cases_before  # nothing filed
+        last = ledger.read_entry(db, ledger.ledger_size(db) - 1)
+    engine.dispose()
+    assert (last.actor, last.case_id) == ("system:casework", None)  # the check is a read
+    unknown = client.post(
+        "/console/window/check", data={**form, "applicant_identity_number": "11010519491231002X"}
+    )
+    assert unknown.status_code == 422
+    assert "11010519491231002X" not in unknown.text
+    forged = client.post(
+        "/console/window/check", data={k: v for k, v in form.items() if k != "csrf_token"}
+    )
+    assert forged.status_code == 403

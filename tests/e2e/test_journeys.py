@@ -52,6 +52,12 @@ def test_birth_filed_at_the_window_is_decided_at_once_and_the_parent_sees_it(
     page.click("text=一窗受理")
     page.click("button.sample[data-service=birth_registration]")
     assert page.input_value("#service") == "birth_registration"
+    page.click("#check-submit")  # 预审: what the registry proves, before filing
+    page.wait_for_selector("#check-facts")
+    checked = page.locator("#check-facts tbody tr")
+    assert checked.count() == 2
+    assert {checked.nth(i).locator("td").nth(1).inner_text() for i in range(2)} == {"符合"}
+    assert page.input_value("#service") == "birth_registration"  # the form stays as typed
     page.click("#file-submit")
     page.wait_for_url(re.compile(r".*/console/cases/C\d{8}[0-9A-F]{10}$"))
     case_id = page.locator("#case-id").inner_text()

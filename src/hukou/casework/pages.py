@@ -14,7 +14,7 @@ tasks; its JSON twin is ``GET /api/v1/cases/{id}``.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -87,8 +87,59 @@ def window_form(request: Request, actor: PageActor) -> Response:
     return _window(request, actor)
 
 
+class _WindowError(Exception):
+    """A window form that cannot go on; the message is for the clerk (no number in it)."""
+
+
 def _words(request: Request, zh: str, en: str) -> str:
     return zh if page_language(request) == "zh-CN" else en
+
+
+def _window_service(request: Request, fields: dict[str, list[str]]) -> Service:
+    code = first(fields, "service")
+    catalog = service_catalog(request)
+    if code not in catalog or Channel.WINDOW not in catalog[code].channels:
+        raise _WindowError(_words(request, "请选择一项服务。", "Choose a service."))
+    return catalog[code]
+
+
+def _numbers(request: Request, fields: dict[str, list[str]]) -> dict[str, str]:
+    numbers = {
+        "applicant": first(fields, "applicant_identity_number"),
+        "subject": first(fields, "subject_identity_number"),
+        "helper": first(fields, "helper_identity_number"),
+    }
+    if not numbers["applicant"]:
+        raise _WindowError(
+            _words(request, "请填写申请人身份号码。", "Give the applicant's identity number.")
+        )
+    return numbers
+
+
+def _persons(
+    request: Request, db: Any, actor: ActiveSession, service: Service, numbers: dict[str, str]
+) -> dict[str, str | None]:
+    """Each role's registry person, found by number for the service's purpose (a ledger
+    entry each); a number that finds no one, or several, stops the form."""
+    exchange = request_exchange(request)
+    found: dict[str, str | None] = {}
+    for role, number in numbers.items():
+        if not number:
+            found[role] = None
+            continue
+        persons = exchange.search(db, actor, purpose=service.purpose, identity_number=number)
+        if len(persons) != 1:
+            raise _WindowError(
+                _words(
+                    request,
+                    f"{_ROLE_ZH[role]}的身份号码在人口库中"
+                    + ("未找到。" if not persons else "对应多人，请到数据管理核实。"),
+                    f"The {role}'s identity number is "
+                    + ("not in the registry." if not persons else "held by several persons."),
+                )
+            )
+        found[role] = persons[0]
+    return found
 
 
 @router.post("/console/window")
@@ -96,61 +147,65 @@ async def file_at_window(request: Request, actor: PageActor) -> Response:
     actor.require(Permission.CASE_FILE)
     fields = await form_fields(request)
     code = first(fields, "service")
-    catalog = service_catalog(request)
-    if code not in catalog or Channel.WINDOW not in catalog[code].channels:
-        message = _words(request, "请选择一项服务。", "Choose a service.")
-        return _window(request, actor, error=message, status_code=422)
-    service = catalog[code]
-    helper_number = first(fields, "helper_identity_number")
     relation = first(fields, "helper_relation")
-    numbers = {
-        "applicant": first(fields, "applicant_identity_number"),
-        "subject": first(fields, "subject_identity_number"),
-        "helper": helper_number,
-    }
-    if not numbers["applicant"]:
-        message = _words(request, "请填写申请人身份号码。", "Give the applicant's identity number.")
-        return _window(request, actor, error=message, chosen=code, status_code=422)
-    if helper_number and relation not in _RELATIONS:
-        message = _words(request, "请选择代办人与申请人的关系。", "Choose the helper's relation.")
-        return _window(request, actor, error=message, chosen=code, status_code=422)
-    known = {m.code for f in service.facts.values() if f.material for m in [f.material]}
-    supplied = frozenset(v for v in fields.get("material", []) if v in known)
-    exchange = request_exchange(request)
     try:
+        service = _window_service(request, fields)
+        numbers = _numbers(request, fields)
+        if numbers["helper"] and relation not in _RELATIONS:
+            raise _WindowError(
+                _words(request, "请选择代办人与申请人的关系。", "Choose the helper's relation.")
+            )
+        supplied = frozenset(v for v in fields.get("material", []) if v in service.materials())
         with session_scope(request.app.state.engine) as db:
-            found: dict[str, str | None] = {}
-            for role, number in numbers.items():
-                if not number:
-                    found[role] = None
-                    continue
-                persons = exchange.search(
-                    db, actor, purpose=service.purpose, identity_number=number
-                )
-                if len(persons) != 1:
-                    message = _words(
-                        request,
-                        f"{_ROLE_ZH[role]}的身份号码在人口库中"
-                        + ("未找到。" if not persons else "对应多人，请到数据管理核实。"),
-                        f"The {role}'s identity number is "
-                        + ("not in the registry." if not persons else "held by several persons."),
-                    )
-                    return _window(request, actor, error=message, chosen=code, status_code=422)
-                found[role] = persons[0]
+            found = _persons(request, db, actor, service, numbers)
             filing = Filing(
                 service=service,
-                channel=Channel.ASSISTED if helper_number else Channel.WINDOW,
+                channel=Channel.ASSISTED if numbers["helper"] else Channel.WINDOW,
                 applicant_id=found["applicant"],
                 subject_id=found["subject"] or found["applicant"],
                 filed_by=actor.user_id,
                 department=actor.department_code or "unknown",
                 helper_id=found["helper"],
-                helper_relation=relation if helper_number else None,
+                helper_relation=relation if numbers["helper"] else None,
             )
             case_id = casework_of(request).file(db, filing, supplied=supplied, now=china_now()).id
+    except _WindowError as refused:
+        return _window(request, actor, error=str(refused), chosen=code, status_code=422)
     except (FilingError, StepRefusedError, ReadRefusedError, EntryError) as error:
         return _window(request, actor, error=str(error), chosen=code, status_code=422)
     return RedirectResponse(f"/console/cases/{case_id}", status_code=303)
+
+
+@router.post("/console/window/check")
+async def check_at_window(request: Request, actor: PageActor) -> Response:
+    """预审: before filing, which facts of the service the registry already proves for this
+    resident, which it contradicts, and which need material — read as the service's
+    automatic check (ledger entries the resident sees). The window form stays as typed
+    (htmx swaps this fragment in)."""
+    actor.require(Permission.CASE_FILE)
+    fields = await form_fields(request)
+    try:
+        service = _window_service(request, fields)
+        numbers = _numbers(request, fields)
+        with session_scope(request.app.state.engine) as db:
+            found = _persons(request, db, actor, service, numbers)
+            judged = casework_of(request).judge(
+                db,
+                service,
+                case_id=None,
+                applicant_id=found["applicant"],
+                subject_id=found["subject"] or found["applicant"],
+                now=china_now(),
+            )
+    except _WindowError as refused:
+        return render(request, "window_check.html", {"error": str(refused)}, status_code=422)
+    except (ReadRefusedError, EntryError) as error:
+        return render(request, "window_check.html", {"error": str(error)}, status_code=422)
+    return render(
+        request,
+        "window_check.html",
+        {"service": service, "findings": judged.findings, "reads": judged.reads},
+    )
 
 
 @router.get("/console/cases/{case_id}")

@@ -59,13 +59,14 @@ class Casework:
         db: Session,
         service: Service,
         *,
-        case_id: str,
+        case_id: str | None,
         applicant_id: str | None,
         subject_id: str | None,
         supplied: frozenset[str] = frozenset(),
         now: datetime.datetime,
     ) -> Judgement:
-        """Read every fact of ``service`` (one read per person) and judge them."""
+        """Read every fact of ``service`` (one read per person) and judge them; without a
+        ``case_id``, the window's check before filing (预审)."""
         reader = checker(service.first_contact, now)
         people = {"applicant": applicant_id, "subject": subject_id}
         # Items per person, not per role: an applicant filing for themselves is read once.
@@ -86,7 +87,11 @@ class Casework:
                 service.purpose,
                 case_id=case_id,
                 unmask=unique,
-                reason=f"办件 {case_id} 自动核验 (automatic check of case)",
+                reason=(
+                    f"办件 {case_id} 自动核验 (automatic check of case)"
+                    if case_id
+                    else "窗口预审 (check at the window before filing)"
+                ),
                 today=now.date(),
             )
             found[person], seq_of[person] = view.values, view.ledger_seq

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -20,14 +23,14 @@ import polars as pl
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.responses import Response
 
-from hukou.accounts import CurrentSession, Permission
-from hukou.casework.routes import china_now, visible_case
+from hukou.accounts import ActiveSession, CurrentSession, Permission
+from hukou.casework.routes import CasePath, china_now, visible_case
 from hukou.db import session_scope
 from hukou.exchange.routes import request_exchange
 from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
 from hukou.points.attributes import read_attributes
 from hukou.points.engine import rank, score_frame
-from hukou.points.explain import explain
+from hukou.points.explain import Explanation, explain
 from hukou.points.policy import Category, Policy, load_policies
 from hukou.points.reform import ReformError, ReformReport, compare, reformed
 from hukou.web import Translator, page_language, render
@@ -281,15 +284,25 @@ def points_page(
 _POINTS_SERVICE: Final = "points_settlement"
 
 
-@router.get("/console/cases/{case_id}/points", include_in_schema=False)
-def case_points_page(request: Request, case_id: str, actor: PageActor) -> Response:
+@dataclass(frozen=True, slots=True)
+class CaseScore:
+    """A points application scored from the registry: what the page and its twin show."""
+
+    case_id: str
+    policy: Policy
+    explanation: Explanation
+    sources: Mapping[str, str]
+    ledger_seq: int
+    filed_on: datetime.date
+
+
+def case_score(request: Request, actor: ActiveSession, case_id: str) -> CaseScore:
     """积分核定 of a points application: the applicant's attributes read from the registry
     by the points office's automatic check (a ledger entry with the case as purpose; what
     the registry does not hold counts as not declared), scored line by line with the
     installation's policy (``HUKOU_POINTS_POLICY``)."""
     actor.require(Permission.CASE_READ)
-    policies = load_policies()
-    chosen = policies.get(request.app.state.settings.points_policy)
+    chosen = load_policies().get(request.app.state.settings.points_policy)
     if chosen is None:
         raise HTTPException(503, "the configured points policy is not installed")
     with session_scope(request.app.state.engine) as db:
@@ -308,17 +321,72 @@ def case_points_page(request: Request, case_id: str, actor: PageActor) -> Respon
         )
     if "birth_date" not in found.values:
         raise HTTPException(422, "the registry holds no birth date for the applicant")
+    return CaseScore(
+        case.id,
+        chosen,
+        explain(chosen, found.values),
+        found.sources,
+        found.ledger_seq,
+        case.filed_on,
+    )
+
+
+@router.get("/console/cases/{case_id}/points", include_in_schema=False)
+def case_points_page(request: Request, case_id: str, actor: PageActor) -> Response:
+    """积分核定 of a points application, line by line (see :func:`case_score`)."""
+    scored = case_score(request, actor, case_id)
     return render(
         request,
         "points_explain.html",
         {
             "actor": actor,
-            "policy": chosen,
-            "applicant": case.id,
-            "found": explain(chosen, found.values),
-            "sources": found.sources,
-            "ledger_seq": found.ledger_seq,
-            "starting": case.filed_on,
-            "back": f"/console/cases/{case.id}",
+            "policy": scored.policy,
+            "applicant": scored.case_id,
+            "found": scored.explanation,
+            "sources": scored.sources,
+            "ledger_seq": scored.ledger_seq,
+            "starting": scored.filed_on,
+            "back": f"/console/cases/{scored.case_id}",
         },
     )
+
+
+@router.get("/api/v1/cases/{case_id}/points", tags=["points"], summary="Score a points application")
+def case_points_json(
+    request: Request, case_id: CasePath, actor: CurrentSession
+) -> dict[str, object]:
+    """The twin of the 积分核定 page: total, qualification and every line with its inputs,
+    where each input came from, the dated parameters and the legal reference."""
+    scored = case_score(request, actor, case_id)
+    found = scored.explanation
+    return {
+        "case_id": scored.case_id,
+        "policy": scored.policy.code,
+        "score": str(found.score),
+        "qualified": found.qualified,
+        "unmet": list(found.unmet),
+        "age": found.age,
+        "ledger_seq": scored.ledger_seq,
+        "sources": dict(scored.sources),
+        "lines": [
+            {
+                "indicator": line.indicator,
+                "category": line.category,
+                "inputs": {k: _plain(v) for k, v in line.inputs.items()},
+                "since": None if line.version_from is None else line.version_from.isoformat(),
+                "parameters": {k: _plain(v) for k, v in line.parameters.items()},
+                "points": str(line.points),
+                "reference": line.reference,
+            }
+            for line in found.lines
+        ],
+    }
+
+
+def _plain(value: object) -> object:
+    """A value as JSON has it (dates as ISO text, decimals as text)."""
+    if isinstance(value, datetime.date | Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

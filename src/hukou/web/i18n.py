@@ -277,6 +277,14 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "portal.myself": {"zh-CN": "本人", "en": "Myself"},
     "portal.born": {"zh-CN": "年出生", "en": " (year of birth)"},
     "case.materials": {"zh-CN": "材料", "en": "Material files"},
+    "window.check": {"zh-CN": "预审（先看哪些已由数据证明）", "en": "Check first"},
+    "window.check_title": {"zh-CN": "预审结果", "en": "What the registry proves"},
+    "window.check_hint": {
+        "zh-CN": "已证明的事项无需群众提供证明；标为“待补”的请收取所列材料后勾选，再提交受理。",
+        "en": "Nothing proven needs a paper; for what is unknown, take the listed material, tick "
+        "it above, then file.",
+    },
+    "window.bring": {"zh-CN": "需材料：", "en": "bring:"},
     "case.points": {"zh-CN": "积分核定（按登记数据测算）", "en": "Score from the registry"},
     "points.case_read": {
         "zh-CN": "积分自动核验读取申请人数据的审计日志",
