@@ -712,3 +712,16 @@ def test_the_window_checks_what_the_registry_proves_before_filing(
         "/console/window/check", data={k: v for k, v in form.items() if k != "csrf_token"}
     )
     assert forged.status_code == 403
+
+
+def test_elderly_mode_keeps_the_session_alive_during_a_step(client: TestClient) -> None:
+    _log_in(client, "resident1")
+    standard = client.get("/me", params={"mode": "standard"}).text
+    assert 'id="keep-alive"' not in standard  # the idle limit applies as usual
+    elder = client.get("/me", params={"mode": "elder", "step": "apply"}).text
+    keep = re.search(
+        r'<div id="keep-alive"[^>]*hx-get="([^"]+)"[^>]*hx-trigger="every (\d+)s"', elder
+    )
+    assert keep is not None
+    assert int(keep.group(2)) * 2 < 30 * 60  # well inside the 30-minute idle limit
+    assert client.get(keep.group(1)).status_code == 200  # a request the session counts
