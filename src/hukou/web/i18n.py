@@ -275,7 +275,6 @@ MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     "portal.apply": {"zh-CN": "网上办理", "en": "Apply online"},
     "portal.apply_for": {"zh-CN": "为谁办理", "en": "Apply for"},
     "portal.myself": {"zh-CN": "本人", "en": "Myself"},
-    "portal.born": {"zh-CN": "年出生", "en": " (year of birth)"},
     "case.materials": {"zh-CN": "材料", "en": "Material files"},
     "window.check": {"zh-CN": "预审（先看哪些已由数据证明）", "en": "Check first"},
     "window.check_title": {"zh-CN": "预审结果", "en": "What the registry proves"},

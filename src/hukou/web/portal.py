@@ -24,9 +24,7 @@ from hukou.db import session_scope
 from hukou.exchange import tracker
 from hukou.exchange.pages import PROFILE_ITEMS, profile_rows
 from hukou.exchange.routes import ledger_signer, request_exchange
-from hukou.registry import person_facts
 from hukou.registry.households import household_of
-from hukou.standards.dates import as_date
 from hukou.web import render
 from hukou.web.session import PageActor, first, form_fields
 
@@ -55,7 +53,7 @@ def _portal(
     with session_scope(request.app.state.engine) as db:
         cases = [case_view(db, c, today=today) for c in cases_of_person(db, person)]
         history = tracker.my_accesses(db, actor, signer=ledger_signer(request), newest=True)
-        household = _household(db, request, person)
+        household = _household(db, person)
     accesses = sorted(history.records, key=lambda r: r.seq, reverse=True)
     catalog = service_catalog(request)
     return render(
@@ -76,21 +74,21 @@ def _portal(
     )
 
 
-def _household(db: Session, request: Request, person: str) -> list[dict[str, object]]:
+def _household(db: Session, person: str) -> list[dict[str, object]]:
     """The other members of my household, for "apply for": their relationship to the head
-    and year of birth only (a family knows its own; nobody else's names are shown)."""
-    cipher = request_exchange(request).cipher
+    and an ordinal among the same relationship (子女 1, 子女 2). The household's make-up is
+    on its own 户口本; no member's name, number or birth date is read for it."""
     found: list[dict[str, object]] = []
+    seen: dict[str | None, int] = {}
     for member in household_of(db, person):
         if member.person_id == person:
             continue
-        facts = person_facts(db, cipher, member.person_id, ["birth_date"])
-        born = as_date(None if facts is None else facts.values.get("birth_date"))
+        seen[member.relationship] = seen.get(member.relationship, 0) + 1
         found.append(
             {
                 "person_id": member.person_id,
                 "relationship": member.relationship,
-                "born": None if born is None else born.year,
+                "ordinal": seen[member.relationship],
             }
         )
     return found
