@@ -55,7 +55,7 @@ from hukou.casework.store import (
     supply_material,
     withdraw,
 )
-from hukou.casework.views import CaseView, case_view, cases_of_person, inbox, may_see
+from hukou.casework.views import CaseView, case_view, inbox, may_see, own_cases
 from hukou.db import session_scope
 from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
@@ -870,7 +870,8 @@ def my_cases(request: Request, actor: Actor) -> CaseList:
     if actor.person_id is None:
         raise HTTPException(403, "only a resident has cases of their own")
     with session_scope(request.app.state.engine) as db:
-        return CaseList(cases=[_view(db, i) for i in cases_of_person(db, actor.person_id)])
+        found = own_cases(db, actor.person_id, today=china_now().date())
+        return CaseList(cases=[_case_out(view) for view in found])
 
 
 @router.get("/me/cases/{case_id}", response_model=CaseOut)

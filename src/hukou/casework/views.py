@@ -35,6 +35,7 @@ __all__ = [
     "cases_seen_by",
     "inbox",
     "may_see",
+    "own_cases",
 ]
 
 _UNDECIDED = frozenset({CaseState.SUBMITTED, CaseState.AWAITING_MATERIAL, CaseState.IN_REVIEW})
@@ -126,7 +127,7 @@ def _pauses(db: Session, case_ids: Sequence[str]) -> dict[str, list[CasePause]]:
     return found
 
 
-def _clock(case: CaseRow, pauses: Sequence[CasePause], calendar: WorkCalendar | None) -> Clock:
+def _clock(case: CaseRow, pauses: Sequence[CasePause], calendar: WorkCalendar) -> Clock:
     return Clock(
         case.filed_on,
         case.limit_workdays,
@@ -159,7 +160,8 @@ def case_view(
         tasks = [t for t in tasks if t.department == department]
     facts = db.scalars(select(CaseFact).where(CaseFact.case_id == case_id).order_by(CaseFact.fact))
     pauses = _pauses(db, [case_id]).get(case_id, [])
-    clock = _clock(case, pauses, calendar or clock_calendar(db, today))
+    calendar = calendar or clock_calendar(db, today)
+    clock = _clock(case, pauses, calendar)
     day = case.decided_on or today
     open_pause = next((p for p in reversed(pauses) if p.ended_on is None), None)
     rating = db.get(CaseRating, case_id)
@@ -182,7 +184,7 @@ def case_view(
         escalated=case.escalated,
         limit_workdays=case.limit_workdays,
         deadline=(deadline := clock.deadline(day)),
-        deadline_provisional=clock.calendar is not None and clock.calendar.is_provisional(deadline),
+        deadline_provisional=calendar.is_provisional(deadline),
         workdays_used=clock.used(day),
         sla=_sla(clock, case, today).value,
         materials_asked=tuple(json.loads(open_pause.materials)) if open_pause else (),
@@ -252,10 +254,22 @@ def cases_seen_by(
 ) -> list[CaseView]:
     """A person's cases that ``department`` may see (first contact or a reviewing
     department), as that department sees them, newest first."""
+    calendar = clock_calendar(db, today)  # once for the list, not once per case
     found = []
     for case_id in cases_of_person(db, person_id, limit=limit):
         case = db.get(CaseRow, case_id)
         tasks = list(db.scalars(select(CaseTask).where(CaseTask.case_id == case_id)))
         if case is not None and may_see(case, tasks, department=department):
-            found.append(case_view(db, case_id, today=today, department=department))
+            view = case_view(db, case_id, today=today, department=department, calendar=calendar)
+            found.append(view)
     return found
+
+
+def own_cases(db: Session, person_id: str, *, today: datetime.date) -> list[CaseView]:
+    """The cases a resident applied for or is the subject of, newest first, as they see
+    them (the portal's list and its JSON twin)."""
+    calendar = clock_calendar(db, today)  # once for the list, not once per case
+    return [
+        case_view(db, case_id, today=today, calendar=calendar)
+        for case_id in cases_of_person(db, person_id)
+    ]

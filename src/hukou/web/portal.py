@@ -19,7 +19,7 @@ from hukou.casework.catalog import Channel
 from hukou.casework.pages import supply_from_form
 from hukou.casework.rating import REASONS
 from hukou.casework.routes import apply_as, china_now, rate_as, service_catalog
-from hukou.casework.views import case_view, cases_of_person
+from hukou.casework.views import own_cases
 from hukou.db import session_scope
 from hukou.exchange import tracker
 from hukou.exchange.pages import PROFILE_ITEMS, profile_rows
@@ -51,7 +51,7 @@ def _portal(
     person = _resident(actor)
     today = china_now().date()
     with session_scope(request.app.state.engine) as db:
-        cases = [case_view(db, c, today=today) for c in cases_of_person(db, person)]
+        cases = own_cases(db, person, today=today)
         history = tracker.my_accesses(db, actor, signer=ledger_signer(request), newest=True)
         household = _household(db, person)
     accesses = sorted(history.records, key=lambda r: r.seq, reverse=True)
