@@ -29,7 +29,7 @@ from hukou.db import session_scope
 from hukou.exchange.routes import request_exchange
 from hukou.points.applicants import pool_arrays, pool_frame, read_synthetic
 from hukou.points.attributes import read_attributes
-from hukou.points.engine import rank, score_frame
+from hukou.points.engine import admit
 from hukou.points.explain import Explanation, explain
 from hukou.points.policy import Category, Policy, load_policies
 from hukou.points.reform import ReformError, ReformReport, compare, reformed
@@ -166,7 +166,7 @@ def _ranking(
     places = _places(policy, day, quota)
     applicants, source = _pool(request, day, places)
     on_day = applicants.with_columns(pl.lit(day).alias("application_date"))
-    admitted, outcome = rank(score_frame(policy, on_day), places)
+    admitted, outcome = admit(policy, on_day, places)
     top = admitted.head(TOP).select("applicant_id", "score", "rank").iter_rows(named=True)
     return {"ranking": outcome, "top": list(top), "pool": source, "places": places}
 
