@@ -28,7 +28,7 @@ from hukou.points.kernel import (
     cutoff_of,
     rows_at_or_above,
 )
-from hukou.points.policy import UNITS_PER_POINT, Indicator, Policy, Version
+from hukou.points.policy import UNITS_PER_POINT, Indicator, Policy, Version, units_of
 
 __all__ = [
     "KERNEL_FROM",
@@ -44,10 +44,6 @@ __all__ = [
 def indicator_column(name: str) -> str:
     """The column of an indicator's units in :func:`score_frame`'s result."""
     return f"units_{name}"
-
-
-def _units(points: Decimal) -> int:
-    return int(points * UNITS_PER_POINT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +126,7 @@ _SHORT_TABLE = 16
 def _capped(units: pl.Expr, cap: Decimal | None) -> pl.Expr:
     if cap is None:
         return units
-    limit = _units(cap)
+    limit = units_of(cap)
     return pl.min_horizontal(units, limit) if limit >= 0 else pl.max_horizontal(units, limit)
 
 
@@ -165,22 +161,24 @@ def _version_units(frame: _Table, indicator: Indicator, version: Version, ages: 
         )
     if kind == "table":
         assert version.table is not None
-        return _lookup(frame, indicator.input, {k: _units(v) for k, v in version.table.items()})
+        return _lookup(frame, indicator.input, {k: units_of(v) for k, v in version.table.items()})
     if kind == "highest_of":
         options: list[pl.Expr] = [pl.lit(0, dtype=pl.Int64)]
         for name, points in (version.items or {}).items():
-            options.append(pl.when(_flag(frame, name)).then(_units(points)).otherwise(0))
+            options.append(pl.when(_flag(frame, name)).then(units_of(points)).otherwise(0))
         for name, table in (version.tables or {}).items():
-            options.append(_lookup(frame, name, {k: _units(v) for k, v in table.items()}))
+            options.append(_lookup(frame, name, {k: units_of(v) for k, v in table.items()}))
         return pl.max_horizontal(options)
     if kind == "age":
         return ages.of(lambda age: _age_units(version, age))
     if kind == "per_event":
         assert version.points is not None
-        return _capped(_count(frame, indicator.input) * _units(version.points), version.cap_points)
+        return _capped(
+            _count(frame, indicator.input) * units_of(version.points), version.cap_points
+        )
     assert version.points is not None  # a flag
     assert indicator.input is not None
-    return pl.when(_flag(frame, indicator.input)).then(_units(version.points)).otherwise(0)
+    return pl.when(_flag(frame, indicator.input)).then(units_of(version.points)).otherwise(0)
 
 
 def _age_units(version: Version, age: pl.Expr) -> pl.Expr:
@@ -188,8 +186,8 @@ def _age_units(version: Version, age: pl.Expr) -> pl.Expr:
     assert version.at_pivot is not None
     pivot = version.pivot
     flat_until = version.flat_until if version.flat_until is not None else pivot
-    at = _units(version.at_pivot)
-    younger, older = _units(version.younger_slope), _units(version.older_slope)
+    at = units_of(version.at_pivot)
+    younger, older = units_of(version.younger_slope), units_of(version.older_slope)
     points = (
         pl.when(age < pivot)
         .then(at + younger * (pivot - age))
@@ -200,9 +198,9 @@ def _age_units(version: Version, age: pl.Expr) -> pl.Expr:
     if version.zero_above is not None:
         points = pl.when(age > version.zero_above).then(0).otherwise(points)
     if version.min_points is not None:
-        points = pl.max_horizontal(points, _units(version.min_points))
+        points = pl.max_horizontal(points, units_of(version.min_points))
     if version.max_points is not None:
-        points = pl.min_horizontal(points, _units(version.max_points))
+        points = pl.min_horizontal(points, units_of(version.max_points))
     return points.cast(pl.Int64)
 
 
@@ -414,17 +412,13 @@ def score_frame(policy: Policy, applicants: pl.DataFrame) -> pl.DataFrame:
     dates = _dates(applicants)
     ages = _Ages.of_table(policy, applicants, dates)
     columns = [indicator_column(name) for name in policy.indicators]
-    power = {0: 1, 1: 10, 2: 100}[policy.rounding.decimals]
-    step = UNITS_PER_POINT // power
+    rounding = policy.rounding
     units = pl.sum_horizontal(columns).cast(pl.Int64)
-    magnitude = units.abs()
-    rounded = (
-        (magnitude + step // 2) // step if policy.rounding.mode == "half_up" else magnitude // step
-    )
+    rounded = (units.abs() + rounding.half) // rounding.step
     table = _Table.of(applicants, policy)
     qualified = _qualified(table, policy)
     if policy.pass_mark is not None:
-        qualified = qualified & (pl.col("score") >= int(policy.pass_mark * power))
+        qualified = qualified & (pl.col("score") >= int(policy.pass_mark * rounding.power))
     computed = (
         applicants.lazy()
         .with_columns(ages.column(policy, dates).alias("age"))

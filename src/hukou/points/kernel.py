@@ -10,7 +10,7 @@ units of 1/1200 point — compiled once per policy and table layout:
   loops release the GIL), block by block: first the values looked up in tables (a degree's
   points, an age by birth day) into small buffers, then everything else, which reads each
   array in order and so compiles to vector instructions. It writes every row's score and
-  qualification and returns the lowest and highest qualified score and a count per score,
+  qualification and returns the lowest qualified score and a count per score,
   from which :func:`cutoff_of` finds the cutoff without another pass.
 - ``breakdown`` scores chosen rows (the admitted) indicator by indicator, the columns
   :func:`hukou.points.engine.score_frame` would give them.
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from hukou.points.policy import UNITS_PER_POINT, Indicator, Policy, Version
+from hukou.points.policy import UNITS_PER_POINT, Indicator, Policy, Rounding, Version, units_of
 
 __all__ = [
     "Breakdown",
@@ -63,12 +63,9 @@ _KERNELS: dict[str, tuple[Callable[..., Any], ...]] = {}
 _POOL: ThreadPoolExecutor | None = None
 
 
-_HIGHEST, _LOWEST = 2**63 - 1, -(2**63)
-"""Where no row qualified in a slice (the loops keep no branch on the row's outcome)."""
-
-
-def _units(points: Decimal) -> int:
-    return int(points * UNITS_PER_POINT)
+_HIGHEST = 2**63 - 1
+"""The lowest score where no row qualified in a slice (the loop keeps no branch on a row's
+outcome)."""
 
 
 @dataclass
@@ -224,7 +221,7 @@ class _Source:
 def _capped(units: str, cap: Decimal | None) -> str:
     if cap is None:
         return units
-    limit = _units(cap)
+    limit = units_of(cap)
     return f"min({units}, {limit})" if limit >= 0 else f"max({units}, {limit})"
 
 
@@ -260,14 +257,14 @@ def _indicator(source: _Source, indicator: Indicator, version: Version, age_poin
         return _capped(f"({' + '.join(terms) or '0'})", version.cap_points)
     if kind == "table":
         assert version.table is not None
-        return source.lookup(indicator.input, {k: _units(v) for k, v in version.table.items()})
+        return source.lookup(indicator.input, {k: units_of(v) for k, v in version.table.items()})
     if kind == "highest_of":
         options = [
-            f"({_units(points)} * {source.flag(name)})"
+            f"({units_of(points)} * {source.flag(name)})"
             for name, points in (version.items or {}).items()
         ]
         options.extend(
-            source.lookup(name, {k: _units(v) for k, v in table.items()})
+            source.lookup(name, {k: units_of(v) for k, v in table.items()})
             for name, table in (version.tables or {}).items()
         )
         return _highest(options)
@@ -276,10 +273,10 @@ def _indicator(source: _Source, indicator: Indicator, version: Version, age_poin
     if kind == "per_event":
         assert version.points is not None
         events = source.count(indicator.input)
-        return _capped(f"{events} * {_units(version.points)}", version.cap_points)
+        return _capped(f"{events} * {units_of(version.points)}", version.cap_points)
     assert version.points is not None  # a flag
     assert indicator.input is not None
-    return f"({_units(version.points)} * {source.flag(indicator.input)})"
+    return f"({units_of(version.points)} * {source.flag(indicator.input)})"
 
 
 class OutOfRangeError(ValueError):
@@ -289,13 +286,12 @@ class OutOfRangeError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """Every row's score (in the policy's rounding) and qualification, and the lowest and
-    highest qualified score and how many qualified."""
+    """Every row's score (in the policy's rounding) and qualification, the lowest qualified
+    score and how many qualified."""
 
     score: np.ndarray
     qualified: np.ndarray
     lowest: int
-    highest: int
     count: int
     per_score: np.ndarray
     """How many qualified scored each score from ``-_PER_SCORE_MIDDLE`` on (the ends also
@@ -321,15 +317,14 @@ class Compiled:
             return (*found, per_score)
 
         parts = _in_slices(self.rows, run)
-        if any(beyond for _, _, _, beyond, _ in parts):
+        if any(beyond for _, _, beyond, _ in parts):
             raise OutOfRangeError
-        counted = [(low, high, n) for low, high, n, _, _ in parts if n]
+        counted = [(low, n) for low, n, _, _ in parts if n]
         return Scores(
             score,
             qualified,
-            min((low for low, _, _ in counted), default=0),
-            max((high for _, high, _ in counted), default=0),
-            sum(n for _, _, n in counted),
+            min((low for low, _ in counted), default=0),
+            sum(n for _, n in counted),
             np.sum([per_score for *_, per_score in parts], axis=0),
         )
 
@@ -419,7 +414,6 @@ def compile_table(
             points = source.gather(source.table(("age_points", name), by_day_units.to_numpy), day)
         terms.append(source.temporary(_indicator(source, indicator, version, points)))
     source.lines.append(f"units = {' + '.join(terms) or '0'}")
-    power = {0: 1, 1: 10, 2: 100}[policy.rounding.decimals]
     tests: list[str] = []
     for condition in policy.qualification:
         if condition.equals is not None:
@@ -432,11 +426,9 @@ def compile_table(
             limit = source.temporary(source.lookup("sex", limits))
             tests.append(f"({age_of_row} < {limit}) & ({limit} > 0)")
     if policy.pass_mark is not None:
-        tests.append(f"s >= {int(policy.pass_mark * power)}")
-    step = UNITS_PER_POINT // power
-    rounding = (step // 2 if policy.rounding.mode == "half_up" else 0, step)
+        tests.append(f"s >= {int(policy.pass_mark * policy.rounding.power)}")
     held = f"held = ({' & '.join(f'({t})' for t in tests) or '1'}) != 0"
-    run, breakdown = _kernels(source, terms, age_of_row, rounding, held)
+    run, breakdown = _kernels(source, terms, age_of_row, policy.rounding, held)
     return Compiled(run, breakdown, tuple(source.arrays), applicants.height)
 
 
@@ -450,7 +442,7 @@ _EXACT_BELOW = 2**50
 
 
 def _kernels(
-    source: _Source, terms: Sequence[str], age: str, rounding: tuple[int, int], held: str
+    source: _Source, terms: Sequence[str], age: str, rounding: Rounding, held: str
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The loop over the table and the loop over chosen rows, compiled (or loaded from the
     cache).
@@ -462,7 +454,7 @@ def _kernels(
     to one row at a time. Rounding there is a float64 quotient, exact under
     :data:`_EXACT_BELOW`, which the loop checks.
     """
-    half, step = rounding
+    half, step = rounding.half, rounding.step
     arguments = ", ".join(f"a{k}" for k in range(len(source.arrays)))
     per_row = sorted(
         {int(k) for line in source.lines for k in re.findall(r"\ba(\d+)\[i\]", line)}
@@ -512,7 +504,7 @@ def _kernels(
         '"""Generated by hukou.points.kernel from a points policy; do not edit."""\n\n'
         "import numpy as np\n\n\n"
         f"def kernel(start, stop, score, qualified, per_score, {arguments}):\n"
-        f"    lowest, highest, count, beyond = {_HIGHEST}, {_LOWEST}, 0, 0\n"
+        f"    lowest, count, beyond = {_HIGHEST}, 0, 0\n"
         f"{buffers}"
         f"    for b0 in range(start, stop, {_BLOCK}):\n"
         f"        n = min({_BLOCK}, stop - b0)\n"
@@ -526,12 +518,11 @@ def _kernels(
         "            qv[j] = held\n"
         "            count += held\n"
         f"            lowest = min(lowest, s if held else {_HIGHEST})\n"
-        f"            highest = max(highest, s if held else {_LOWEST})\n"
         "        for j in range(n):\n"
         "            if qv[j]:\n"
         f"                per_score[min(max(sv[j] + {_PER_SCORE_MIDDLE}, 0), "
         f"{2 * _PER_SCORE_MIDDLE - 1})] += 1\n"
-        "    return lowest, highest, count, beyond\n\n\n"
+        "    return lowest, count, beyond\n\n\n"
         f"def breakdown(rows, age, parts, total, score, qualified, {arguments}):\n"
         "    for k in range(rows.shape[0]):\n"
         "        i = rows[k]\n"

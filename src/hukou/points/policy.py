@@ -49,10 +49,17 @@ __all__ = [
     "load_policies",
     "load_policy",
     "policy_files",
+    "units_of",
 ]
 
 UNITS_PER_POINT: Final = 1200
 """The engine's unit: 1/1200 of a point, so a hundredth of a point per year is one unit a month."""
+
+
+def units_of(points: Decimal) -> int:
+    """``points`` in whole units (the policy's parameters are checked to be exact on load)."""
+    return int(points * UNITS_PER_POINT)
+
 
 _NAME = r"^[a-z][a-z0-9_]{0,63}$"
 Name = Annotated[str, Field(pattern=_NAME)]
@@ -183,6 +190,21 @@ class Condition(DocumentModel):
 class Rounding(DocumentModel):
     decimals: Literal[0, 1, 2] = 2
     mode: Literal["half_up", "down"] = "half_up"
+
+    @property
+    def power(self) -> int:
+        """Scores are held in 1/power points (100: hundredths)."""
+        return int(10**self.decimals)
+
+    @property
+    def step(self) -> int:
+        """Units in one 1/power point."""
+        return UNITS_PER_POINT // self.power
+
+    @property
+    def half(self) -> int:
+        """Added before dividing by :attr:`step`: half a step to round half up, else 0."""
+        return self.step // 2 if self.mode == "half_up" else 0
 
 
 class Quota(DocumentModel):
