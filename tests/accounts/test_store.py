@@ -606,6 +606,40 @@ def test_idle_timeout(accounts_engine: Engine, store: AccountStore, clock: FakeC
         assert db.get(SessionRow, token_key(token or "")) is None
 
 
+def test_many_sessions_are_looked_up_at_once_each_on_its_own(
+    accounts_engine: Engine, store: AccountStore, clock: FakeClock
+) -> None:
+    make_user(accounts_engine, store)
+    make_user(accounts_engine, store, "zhao.min", (Role.WINDOW_CLERK, Role.DEPARTMENT_REVIEWER))
+    stale = login(accounts_engine, store).token
+    clock.advance(minutes=29)
+    wang = login(accounts_engine, store).token
+    zhao = login(accounts_engine, store, "zhao.min").token
+    clock.advance(minutes=2)  # the first session is now idle for 31 minutes
+    tokens = [wang, None, "no-such-session", stale, zhao, wang]
+    with session_scope(accounts_engine) as db:
+        found = store.sessions_for(db, tokens)
+    assert [a.username if a else None for a in found] == [
+        "wang.li",
+        None,
+        None,
+        None,
+        "zhao.min",
+        "wang.li",
+    ]
+    # Each as the one-at-a-time look-up gives it: its own roles, its own CSRF token.
+    assert found[4] is not None
+    assert found[0] is not None
+    assert found[4].roles == {Role.WINDOW_CLERK, Role.DEPARTMENT_REVIEWER}
+    assert found[0].roles == {Role.WINDOW_CLERK}
+    assert found[0] == session_for(accounts_engine, store, wang)
+    with session_scope(accounts_engine) as db:  # the expired one was met and deleted
+        assert db.get(SessionRow, token_key(stale or "")) is None
+        assert db.get(SessionRow, token_key(wang or "")) is not None
+    with session_scope(accounts_engine) as db:
+        assert store.sessions_for(db, []) == []
+
+
 def test_absolute_timeout(accounts_engine: Engine, store: AccountStore, clock: FakeClock) -> None:
     make_user(accounts_engine, store)
     token = login(accounts_engine, store).token

@@ -11,30 +11,14 @@ from sqlalchemy import select
 
 from hukou.accounts import Role
 from hukou.audit import ledger
-from hukou.casework.catalog import Channel, load_catalog
 from hukou.casework.model import CaseFact
 from hukou.casework.service import CHECKER, Casework
-from hukou.casework.store import Filing
 from hukou.db import session_scope
 from hukou.exchange.agreements import approve, propose
+from tests.casework.registry_cases import CATALOG, CITY, NOW, window_filing
 from tests.exchange.conftest import TODAY, Registry, persons_with, staff
 
 pytestmark = pytest.mark.storage
-
-NOW = datetime.datetime.combine(TODAY, datetime.time(10), tzinfo=datetime.UTC)
-CITY = "3205"
-CATALOG = load_catalog()
-
-
-def _filing(code: str, person_id: str, applicant_id: str | None = None) -> Filing:
-    return Filing(
-        service=CATALOG[code],
-        channel=Channel.WINDOW,
-        applicant_id=applicant_id or person_id,
-        subject_id=person_id,
-        filed_by="u-clerk",
-        department="public_security",
-    )
 
 
 def test_a_certificate_is_decided_on_the_registers_own_data(registry: Registry) -> None:
@@ -45,7 +29,7 @@ def test_a_certificate_is_decided_on_the_registers_own_data(registry: Registry) 
     )
     casework = Casework(registry.exchange, CITY)
     with session_scope(registry.engine) as db:
-        case = casework.file(db, _filing("register_certificate", here), now=NOW)
+        case = casework.file(db, window_filing("register_certificate", here), now=NOW)
         assert (case.state, case.instant_decision) == ("approved", True)
         (fact,) = db.scalars(select(CaseFact).where(CaseFact.case_id == case.id))
         assert (fact.fact, fact.holds, fact.source) == ("registered_here", True, "registry")
@@ -68,7 +52,7 @@ def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
     family = next(person for person in registry.person_ids if person != deceased)
     casework = Casework(registry.exchange, CITY)
     with session_scope(registry.engine) as db:
-        case = casework.file(db, _filing("death_cancellation", deceased, family), now=NOW)
+        case = casework.file(db, window_filing("death_cancellation", deceased, family), now=NOW)
         facts = {
             f.fact: f.source
             for f in db.scalars(select(CaseFact).where(CaseFact.case_id == case.id))
@@ -89,7 +73,7 @@ def test_without_an_agreement_the_fact_is_not_read_and_its_material_is_asked(
         )
         approve(db, staff(Role.DATA_OFFICER, "civil_affairs"), draft.id)
     with session_scope(registry.engine) as db:
-        again = casework.file(db, _filing("death_cancellation", deceased, family), now=NOW)
+        again = casework.file(db, window_filing("death_cancellation", deceased, family), now=NOW)
         assert (again.state, again.instant_decision) == ("approved", True)
 
 
@@ -121,7 +105,7 @@ def test_a_person_in_both_roles_is_read_once(registry: Registry) -> None:
     casework = Casework(registry.exchange, CITY)
     with session_scope(registry.engine) as db:
         # The birth bundle reads the applicant's hukou and the subject's birth date.
-        case = casework.file(db, _filing("birth_registration", person), now=NOW)
+        case = casework.file(db, window_filing("birth_registration", person), now=NOW)
         reads = [
             entry
             for _seq, text in ledger.person_entries(db, person, limit=1000)

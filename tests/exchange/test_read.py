@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from sqlalchemy import select
 
 from hukou.accounts import Role
 from hukou.audit import ledger
@@ -13,7 +14,9 @@ from hukou.audit.entry import Outcome
 from hukou.db import session_scope
 from hukou.exchange import (
     AgreementError,
+    Asked,
     Denial,
+    PersonView,
     approve,
     give_consent,
     propose,
@@ -21,6 +24,7 @@ from hukou.exchange import (
     withdraw_consent,
 )
 from hukou.exchange.masking import mask_identity_number, mask_name
+from hukou.exchange.model import UnmaskReasonRow
 from hukou.registry import find_by_identity_number, person_facts, persons_facts
 from tests.exchange.conftest import TODAY, Registry, resident, staff
 
@@ -230,6 +234,80 @@ def test_unmasking_needs_the_permission_and_a_reason(registry: Registry) -> None
     assert clear.unmasked == ("identity_number",)
     assert entry.fields == ("identity_number:unmasked",)
     assert number not in str(entry)
+
+
+def test_reads_asked_together_are_each_what_it_would_be_alone(registry: Registry) -> None:
+    """``read_many`` (the filing desk's): each read judged on its own, entries in order."""
+    people = registry.person_ids[:3]
+    reviewer = staff(Role.DEPARTMENT_REVIEWER, "public_security")
+    clerk = staff(Role.WINDOW_CLERK, "public_security")
+    fields = ["registered_division", "name", "phone"]
+    asks = [
+        Asked(
+            reviewer,
+            people[0],
+            fields,
+            "household_registration",
+            unmask=["name"],
+            reason="核对身份证件",
+        ),
+        Asked(
+            clerk,
+            people[1],
+            fields,
+            "household_registration",
+            unmask=["name"],
+            reason="核对身份证件",
+        ),
+        Asked(reviewer, people[2], ["identity_number", "name"], "household_registration"),
+        Asked(reviewer, people[0], ["income"], "social_insurance", case_id="C1"),
+    ]
+    with session_scope(registry.engine) as db:
+        together = registry.exchange.read_many(db, asks, today=TODAY)
+        reasons = {
+            row.ledger_seq: row.reason
+            for row in db.scalars(
+                select(UnmaskReasonRow).where(
+                    UnmaskReasonRow.ledger_seq.in_([v.ledger_seq for v in together])
+                )
+            )
+        }
+        entries = [ledger.read_entry(db, view.ledger_seq) for view in together]
+    with session_scope(registry.engine) as db:
+        alone = [
+            registry.exchange.read(
+                db,
+                ask.actor,
+                ask.person_id,
+                ask.fields,
+                ask.purpose,
+                case_id=ask.case_id,
+                unmask=ask.unmask,
+                reason=ask.reason,
+                today=TODAY,
+            )
+            for ask in asks
+        ]
+
+    def seen(view: PersonView) -> tuple[object, ...]:
+        return (
+            view.person_id,
+            dict(view.values),
+            view.unmasked,
+            dict(view.denied),
+            view.outcome,
+            view.unmask_refused,
+            dict(view.provenance),
+        )
+
+    assert [seen(v) for v in together] == [seen(v) for v in alone]
+    first = together[0].ledger_seq
+    assert [v.ledger_seq for v in together] == list(range(first, first + 4))
+    assert [e.person_id for e in entries] == [a.person_id for a in asks]
+    assert entries[3].case_id == "C1"
+    assert together[0].unmasked == ("name",)
+    assert together[1].unmask_refused  # a clerk may not unmask
+    assert reasons == {first: "核对身份证件"}  # kept only where something was shown in clear
 
 
 def test_consent_based_purpose_stops_when_consent_is_withdrawn(registry: Registry) -> None:

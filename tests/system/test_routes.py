@@ -86,6 +86,10 @@ def test_unexpected_error_has_no_traceback(client: TestClient) -> None:
     assert "Traceback" not in page.text
     assert "internal detail" not in page.text
     assert "抱歉" in page.text
+    # The id the page quotes is the one in the header and in the log.
+    assert page.headers["x-correlation-id"] in page.text
+    given = client.get("/boom", headers={"accept": "text/html", "x-correlation-id": "abc123"})
+    assert given.headers["x-correlation-id"] == "abc123"
 
 
 def test_api_docs_load_nothing_from_outside(client: TestClient) -> None:

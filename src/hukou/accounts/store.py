@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -991,17 +992,39 @@ class AccountStore:
         An expired session is deleted when met; so is the session of an account
         disabled meanwhile. A pending second-factor token is not a session.
         """
-        if not token:
-            return None
-        row = db.get(SessionRow, token_key(token))
-        if row is None or row.stage != _STAGE_ACTIVE:
-            return None
+        return self.sessions_for(db, [token])[0]
+
+    def sessions_for(self, db: Session, tokens: Sequence[str | None]) -> list[ActiveSession | None]:
+        """:meth:`session_for` of each token, in one query for the sessions, their
+        accounts and their roles (a server asks this of every request: many at once
+        are answered together, :mod:`hukou.accounts.web`)."""
+        keys = {token: token_key(token) for token in tokens if token}
+        rows: dict[str, list[Any]] = {}
+        if keys:
+            for found in db.execute(
+                select(SessionRow, UserRow, UserRoleRow.role)
+                .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
+                .outerjoin(UserRoleRow, UserRoleRow.user_id == SessionRow.user_id)
+                .where(SessionRow.key.in_(set(keys.values())))
+            ):
+                rows.setdefault(found[0].key, []).append(found)
         now = self._now()
+        answers: dict[str, ActiveSession | None] = {}
+        for token, key in keys.items():
+            answers[token] = self._active(db, token, rows.get(key, []), now)
+        return [answers.get(token) if token else None for token in tokens]
+
+    def _active(
+        self, db: Session, token: str, found: Sequence[Any], now: datetime.datetime
+    ) -> ActiveSession | None:
+        """One session's rows (one per role of its account) as the caller, or ``None``."""
+        if not found or found[0][0].stage != _STAGE_ACTIVE:
+            return None
+        row, user = found[0][0], found[0][1]
         created, last_seen = as_utc(row.created_at), as_utc(row.last_seen_at)
         expiry = session_expiry(
             created_at=created, last_seen_at=last_seen, now=now, policy=self.sessions
         )
-        user = db.get(UserRow, row.user_id)
         if expiry is not Expiry.ACTIVE or user is None or user.disabled:
             db.delete(row)
             db.flush()
@@ -1009,7 +1032,7 @@ class AccountStore:
             return None
         if needs_touch(last_seen, now, self.sessions):
             row.last_seen_at = last_seen = now
-        roles = self._roles(db, user.id)
+        roles = frozenset(Role(name) for _row, _user, name in found if name is not None)
         return ActiveSession(
             session_key=row.key,
             user_id=user.id,

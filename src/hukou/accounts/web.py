@@ -32,9 +32,10 @@ token, no user name, no stack frame.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Final
 from urllib.parse import parse_qs
@@ -55,6 +56,7 @@ from hukou.accounts.events import ignore_events
 from hukou.accounts.roles import Permission
 from hukou.accounts.store import TOTP_CONTEXT, AccountStore
 from hukou.db import session_scope
+from hukou.db.batcher import Batcher, BatcherClosedError
 from hukou.keyring import data_cipher
 from hukou.security import scope_of
 from hukou.web.keys import request_keyring
@@ -195,10 +197,43 @@ def presented_token(request: Request) -> tuple[str | None, TokenSource | None]:
 # --------------------------------------------------------------------------- dependencies
 
 
-def _lookup(request: Request, token: str) -> ActiveSession | None:
-    store = get_account_store(request)
-    with session_scope(request.app.state.engine) as db:
-        return store.session_for(db, token)
+_lookups_lock = threading.Lock()
+
+
+def session_lookups(request: Request) -> Batcher[str, ActiveSession | None]:
+    """The app's session look-ups (:class:`~hukou.db.batcher.Batcher`), made on first use.
+
+    Every request of a logged-in caller asks for its session first; asked one per
+    thread and transaction, fifty callers at once spent most of the server's time there.
+    Asked together, they are one query and one transaction, and every request is still
+    checked against the stored session (a logout or a disabled account holds at once).
+    """
+    app = request.app
+    lookups: Batcher[str, ActiveSession | None] | None = getattr(app.state, "session_lookups", None)
+    if lookups is not None:
+        return lookups
+    with _lookups_lock:
+        lookups = getattr(app.state, "session_lookups", None)
+        if lookups is None:
+
+            def serve(tokens: Sequence[str]) -> list[ActiveSession | None]:
+                store: AccountStore = app.state.account_store  # read per batch: tests swap it
+                with session_scope(app.state.engine) as db:
+                    return store.sessions_for(db, tokens)
+
+            lookups = Batcher(serve, name="hukou-session-lookups")
+            app.state.session_lookups = lookups
+    return lookups
+
+
+async def _lookup(request: Request, token: str) -> ActiveSession | None:
+    if getattr(request.app.state, "account_store", None) is None:
+        # The store reads the key file the first time: off the event loop.
+        await run_in_threadpool(get_account_store, request)
+    try:
+        return await asyncio.wrap_future(session_lookups(request).submit(token))
+    except BatcherClosedError as error:  # the server is stopping
+        raise HTTPException(503, str(error)) from None
 
 
 async def _presented_csrf(request: Request) -> str | None:
@@ -222,8 +257,7 @@ async def _session(request: Request) -> ActiveSession | None:
     token, source = presented_token(request)
     if token is None:
         return None
-    # The store reads the database (and, the first time, the key file): off the event loop.
-    actor = await run_in_threadpool(_lookup, request, token)
+    actor = await _lookup(request, token)
     if actor is None:
         return None
     if source is TokenSource.COOKIE and request.method.upper() not in _SAFE_METHODS:

@@ -11,8 +11,10 @@ ledger entry (:mod:`hukou.casework.store`); no submitted value is echoed in an e
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import re
+import threading
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote
@@ -29,6 +31,7 @@ from hukou.accounts import ActiveSession, Permission, current_session
 from hukou.audit import ledger
 from hukou.audit.entry import EntryError, LedgerEntry, Outcome
 from hukou.casework.catalog import Catalog, Channel, Material, Service, load_catalog
+from hukou.casework.desk import FilingDesk
 from hukou.casework.lifecycle import StepRefusedError, TaskState
 from hukou.casework.materials import (
     CONTENT_CONTEXT,
@@ -57,6 +60,7 @@ from hukou.casework.store import (
 )
 from hukou.casework.views import CaseView, case_view, inbox, may_see, own_cases
 from hukou.db import session_scope
+from hukou.db.batcher import BatcherClosedError
 from hukou.exchange.routes import ErrorBody, request_exchange
 from hukou.exchange.service import ReadRefusedError
 from hukou.keyring import data_cipher
@@ -125,6 +129,27 @@ def _service(request: Request, code: str) -> Service:
 
 def casework_of(request: Request) -> Casework:
     return Casework(request_exchange(request), request.app.state.settings.city_division)
+
+
+_desk_lock = threading.Lock()
+
+
+async def filing_desk(request: Request) -> FilingDesk:
+    """The app's filing desk (:mod:`hukou.casework.desk`), made on first use (it needs
+    the field keys, read from a file: in a thread, not on the event loop)."""
+    desk: FilingDesk | None = getattr(request.app.state, "filing_desk", None)
+    if desk is not None:
+        return desk
+
+    def make() -> FilingDesk:
+        with _desk_lock:
+            made: FilingDesk | None = getattr(request.app.state, "filing_desk", None)
+            if made is None:
+                made = FilingDesk(request.app.state.engine, casework_of(request), china_now)
+                request.app.state.filing_desk = made
+            return made
+
+    return await run_in_threadpool(make)
 
 
 # --------------------------------------------------------------------------- models
@@ -446,7 +471,7 @@ def list_services(request: Request, actor: Actor) -> ServiceList:
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201)
-def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
+async def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
     """A clerk files for a resident (窗口) or for a helper (帮办代办); decided at once where
     the registry proves the case (秒批), otherwise sent to the departments."""
     actor.require(Permission.CASE_FILE)
@@ -463,16 +488,14 @@ def file_at_window(request: Request, body: FilingIn, actor: Actor) -> CaseOut:
         helper_id=body.helper_id,
         helper_relation=body.helper_relation,
     )
+    desk = await filing_desk(request)
     try:
-        with session_scope(request.app.state.engine) as db:
-            case_id = (
-                casework_of(request)
-                .file(db, filing, supplied=frozenset(body.supplied), now=china_now())
-                .id
-            )
+        view = await asyncio.wrap_future(desk.submit(filing, frozenset(body.supplied)))
     except _STEP_ERRORS as error:
         raise _refused(error) from None
-    return _committed(request, case_id)
+    except BatcherClosedError as error:
+        raise HTTPException(503, str(error)) from None
+    return _case_out(view)
 
 
 @router.post("/cases/batch", response_model=CaseList, status_code=201)

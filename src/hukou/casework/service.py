@@ -24,10 +24,10 @@ from hukou.accounts import ActiveSession
 from hukou.casework.catalog import Channel, Service
 from hukou.casework.model import CaseRow
 from hukou.casework.rules import Finding, find_facts
-from hukou.casework.store import Filing, file_case, new_case_id
-from hukou.exchange import Exchange, automatic_reader
+from hukou.casework.store import Filing, Judged, check_filing, file_cases, new_case_id
+from hukou.exchange import Asked, Exchange, automatic_reader
 
-__all__ = ["CHECKER", "Casework", "Judgement", "checker"]
+__all__ = ["CHECKER", "Application", "Casework", "Judgement", "checker"]
 
 CHECKER: Final = "system:casework"
 """The actor of the automatic checks in the ledger (never a person's login)."""
@@ -45,6 +45,34 @@ class Judgement:
 
     findings: Mapping[str, Finding]
     reads: Mapping[str, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """What :meth:`Casework.judge_many` judges: a service's facts about its people."""
+
+    service: Service
+    case_id: str | None
+    applicant_id: str | None
+    subject_id: str | None
+    supplied: frozenset[str] = frozenset()
+
+    @property
+    def people(self) -> dict[str, str | None]:
+        return {"applicant": self.applicant_id, "subject": self.subject_id}
+
+    def wanted(self) -> dict[str, list[str]]:
+        """The registry items to read, per person (not per role: an applicant filing for
+        themselves is read once)."""
+        people = self.people
+        wanted: dict[str, list[str]] = {}
+        for fact in self.service.facts.values():
+            person = people[fact.of]
+            if fact.item is not None and person is not None:
+                items = wanted.setdefault(person, [])
+                if fact.item not in items:
+                    items.append(fact.item)
+        return wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,34 +95,58 @@ class Casework:
     ) -> Judgement:
         """Read every fact of ``service`` (one read per person) and judge them; without a
         ``case_id``, the window's check before filing (预审)."""
-        reader = checker(service.first_contact, now)
-        people = {"applicant": applicant_id, "subject": subject_id}
-        # Items per person, not per role: an applicant filing for themselves is read once.
-        wanted: dict[str, list[str]] = {}
-        for fact in service.facts.values():
-            person = people[fact.of]
-            if fact.item is not None and person is not None:
-                wanted.setdefault(person, []).append(fact.item)
-        found: dict[str, Mapping[str, object]] = {}
-        seq_of: dict[str, int] = {}
-        for person, items in wanted.items():
-            unique = list(dict.fromkeys(items))
-            view = self.exchange.read(
-                db,
-                reader,
-                person,
-                unique,
-                service.purpose,
-                case_id=case_id,
-                unmask=unique,
-                reason=(
-                    f"办件 {case_id} 自动核验 (automatic check of case)"
-                    if case_id
-                    else "窗口预审 (check at the window before filing)"
-                ),
-                today=now.date(),
+        application = Application(service, case_id, applicant_id, subject_id, supplied)
+        return self.judge_many(db, [application], now=now)[0]
+
+    def judge_many(
+        self, db: Session, applications: Sequence[Application], *, now: datetime.datetime
+    ) -> list[Judgement]:
+        """:meth:`judge` for each application, their reads made in one
+        :meth:`~hukou.exchange.Exchange.read_many`."""
+        readers: dict[str, ActiveSession] = {}
+        wanted = [one.wanted() for one in applications]
+        asked: list[Asked] = []
+        for one, items_of in zip(applications, wanted, strict=True):
+            department = one.service.first_contact
+            if department not in readers:  # one automatic checker per department
+                readers[department] = checker(department, now)
+            reader = readers[department]
+            reason = (
+                f"办件 {one.case_id} 自动核验 (automatic check of case)"
+                if one.case_id
+                else "窗口预审 (check at the window before filing)"
             )
-            found[person], seq_of[person] = view.values, view.ledger_seq
+            asked.extend(
+                Asked(
+                    reader,
+                    person,
+                    items,
+                    one.service.purpose,
+                    case_id=one.case_id,
+                    unmask=items,
+                    reason=reason,
+                )
+                for person, items in items_of.items()
+            )
+        views = iter(self.exchange.read_many(db, asked, today=now.date()))
+        judged = []
+        for one, items_of in zip(applications, wanted, strict=True):
+            found: dict[str, Mapping[str, object]] = {}
+            seq_of: dict[str, int] = {}
+            for person in items_of:
+                view = next(views)
+                found[person], seq_of[person] = view.values, view.ledger_seq
+            judged.append(self._judgement(one, found, seq_of, now))
+        return judged
+
+    def _judgement(
+        self,
+        application: Application,
+        found: Mapping[str, Mapping[str, object]],
+        seq_of: Mapping[str, int],
+        now: datetime.datetime,
+    ) -> Judgement:
+        service, people = application.service, application.people
         values = {
             (role, item): found[person].get(item)
             for role, person in people.items()
@@ -102,7 +154,7 @@ class Casework:
             for item in found[person]
         }
         findings = find_facts(
-            service, values, supplied=supplied, filed_on=now.date(), city=self.city
+            service, values, supplied=application.supplied, filed_on=now.date(), city=self.city
         )
         reads = {
             name: None if fact.item is None else seq_of.get(people[fact.of] or "")
@@ -120,19 +172,37 @@ class Casework:
     ) -> CaseRow:
         """File a case: its facts read and judged, then its first step (秒批, material
         asked for, or the departments' tasks), all in ``db``'s transaction."""
-        case_id = new_case_id(now.date())
-        judgement = self.judge(
+        return self.file_many(db, [(filing, supplied)], now=now)[0]
+
+    def file_many(
+        self,
+        db: Session,
+        filings: Sequence[tuple[Filing, frozenset[str]]],
+        *,
+        now: datetime.datetime,
+    ) -> list[CaseRow]:
+        """:meth:`file` for many filings (each with the material supplied) in ``db``'s
+        transaction: their reads in one batch, their cases and steps in another."""
+        for filing, _supplied in filings:
+            check_filing(filing)
+        case_ids = [new_case_id(now.date()) for _ in filings]
+        judgements = self.judge_many(
             db,
-            filing.service,
-            case_id=case_id,
-            applicant_id=filing.applicant_id,
-            subject_id=filing.subject_id,
-            supplied=supplied,
+            [
+                Application(
+                    filing.service, case_id, filing.applicant_id, filing.subject_id, supplied
+                )
+                for (filing, supplied), case_id in zip(filings, case_ids, strict=True)
+            ],
             now=now,
         )
-        return file_case(
-            db, filing, judgement.findings, reads=judgement.reads, now=now, case_id=case_id
-        )
+        judged = [
+            Judged(filing, judgement.findings, judgement.reads, case_id)
+            for (filing, _supplied), judgement, case_id in zip(
+                filings, judgements, case_ids, strict=True
+            )
+        ]
+        return file_cases(db, judged, now=now)
 
     def file_batch(
         self,
@@ -148,20 +218,17 @@ class Casework:
         """An employer's enterprise service station files for many employees at once
         (企业服务站): one case per employee, all in one batch, each judged on its own."""
         batch_id = str(uuid.uuid4())
-        return [
-            self.file(
-                db,
-                Filing(
-                    service=service,
-                    channel=Channel.ENTERPRISE_STATION,
-                    applicant_id=employee,
-                    subject_id=employee,
-                    filed_by=filed_by,
-                    department=department,
-                    employer_code=employer_code,
-                    batch_id=batch_id,
-                ),
-                now=now,
+        filings = [
+            Filing(
+                service=service,
+                channel=Channel.ENTERPRISE_STATION,
+                applicant_id=employee,
+                subject_id=employee,
+                filed_by=filed_by,
+                department=department,
+                employer_code=employer_code,
+                batch_id=batch_id,
             )
             for employee in dict.fromkeys(employees)
         ]
+        return self.file_many(db, [(filing, frozenset()) for filing in filings], now=now)

@@ -26,6 +26,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hukou.audit import ledger
+from hukou.audit.entry import LedgerEntry
+from hukou.audit.entry import Outcome as LedgerOutcome
 from hukou.casework.catalog import Channel, Material, Outcome, Service
 from hukou.casework.clock import Clock, Pause, SlaStatus
 from hukou.casework.lifecycle import (
@@ -39,6 +41,8 @@ from hukou.casework.lifecycle import (
 )
 from hukou.casework.model import CaseFact, CaseNotification, CasePause, CaseRow, CaseTask
 from hukou.casework.rules import Decision, Finding, Route, first_step
+from hukou.db.base import Base
+from hukou.db.bulk import insert_rows
 from hukou.holidays.store import clock_calendar
 from hukou.standards.workdays import WorkCalendar
 
@@ -49,13 +53,17 @@ __all__ = [
     "ConflictError",
     "Filing",
     "FilingError",
+    "Judged",
     "act_on_task",
+    "check_filing",
     "clock_of",
     "deliver",
     "escalate",
     "file_case",
+    "file_cases",
     "new_case_id",
     "record_step",
+    "step_entry",
     "supply_material",
     "withdraw",
 ]
@@ -116,6 +124,32 @@ def new_case_id(day: datetime.date) -> str:
     return f"C{day:%Y%m%d}{secrets.token_hex(5).upper()}"
 
 
+def step_entry(
+    case: CaseRow,
+    action: str,
+    *,
+    actor: str,
+    department: str,
+    purpose: str,
+    at: datetime.datetime,
+    fields: Sequence[str] = (),
+) -> LedgerEntry:
+    """The ledger entry of a step of ``case`` (capability ``casework``, ids only)."""
+    return LedgerEntry.state_change(
+        actor=actor,
+        department=department,
+        capability=CAPABILITY,
+        action=action,
+        object_id=case.id,
+        outcome=LedgerOutcome.SUCCEEDED,
+        purpose=purpose,
+        person_id=case.subject_id or case.applicant_id,
+        case_id=case.id,
+        fields=tuple(fields),
+        at=at,
+    )
+
+
 def record_step(
     db: Session,
     case: CaseRow,
@@ -127,34 +161,30 @@ def record_step(
     at: datetime.datetime,
     fields: Sequence[str] = (),
 ) -> None:
-    """One ledger entry for a step of ``case`` (capability ``casework``, ids only)."""
-    ledger.record_change(
-        db,
-        capability=CAPABILITY,
-        actor=actor,
-        department=department,
-        action=action,
-        object_id=case.id,
-        purpose=purpose,
-        person_id=case.subject_id or case.applicant_id,
-        case_id=case.id,
-        fields=fields,
-        at=at,
+    """Append the ledger entry of a step of ``case`` in ``db``'s transaction."""
+    entry = step_entry(
+        case, action, actor=actor, department=department, purpose=purpose, at=at, fields=fields
     )
+    ledger.append(db, [entry])
+
+
+def _notices(case: CaseRow, template: str, at: datetime.datetime) -> list[dict[str, object]]:
+    """The outbox rows of one message to the resident, one per channel."""
+    person = case.applicant_id or case.subject_id
+    return [
+        {
+            "case_id": case.id,
+            "person_id": person,
+            "template": template,
+            "channel": channel,
+            "created_at": at,
+        }
+        for channel in ("in_app", "sms")
+    ]
 
 
 def _notify(db: Session, case: CaseRow, template: str, at: datetime.datetime) -> None:
-    person = case.applicant_id or case.subject_id
-    for channel in ("in_app", "sms"):
-        db.add(
-            CaseNotification(
-                case_id=case.id,
-                person_id=person,
-                template=template,
-                channel=channel,
-                created_at=at,
-            )
-        )
+    db.add_all(CaseNotification(**row) for row in _notices(case, template, at))
 
 
 def _compare_and_set(
@@ -193,6 +223,25 @@ def _pause(db: Session, case: CaseRow, materials: Sequence[Material], day: datet
     db.add(CasePause(case_id=case.id, started_on=day, ended_on=None, materials=codes))
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A filing with its facts judged: what :func:`file_cases` stores."""
+
+    filing: Filing
+    findings: Mapping[str, Finding]
+    reads: Mapping[str, int | None]
+    """A fact → the ledger entry of the read that judged it."""
+    case_id: str
+    """The number the reads were made for (:func:`new_case_id`)."""
+
+
+def check_filing(filing: Filing) -> None:
+    """:class:`FilingError` if the channel does not fit the service or the parties."""
+    if filing.channel not in filing.service.channels:
+        raise FilingError(f"{filing.service.code} is not filed through {filing.channel}")
+    _check_channel(filing)
+
+
 def file_case(
     db: Session,
     filing: Filing,
@@ -208,46 +257,75 @@ def file_case(
     ``reads`` maps a fact to the ledger entry of the read that judged it; ``case_id``
     is the number those reads were made for (:func:`new_case_id`), a fresh one if none.
     """
-    service = filing.service
-    if filing.channel not in service.channels:
-        raise FilingError(f"{service.code} is not filed through {filing.channel}")
-    _check_channel(filing)
-    day = now.date()
-    case = CaseRow(
-        id=case_id or new_case_id(day),
-        service=service.code,
-        channel=filing.channel.value,
-        applicant_id=filing.applicant_id,
-        subject_id=filing.subject_id,
-        first_contact=service.first_contact,
-        filed_by=filing.filed_by,
-        helper_id=filing.helper_id,
-        helper_relation=filing.helper_relation,
-        employer_code=filing.employer_code,
-        batch_id=filing.batch_id,
-        state=CaseState.SUBMITTED.value,
-        version=1,
-        filed_at=now,
-        filed_on=day,
-        limit_workdays=service.time_limit_workdays,
-        instant_decision=False,
-    )
-    db.add(case)
-    db.flush()
-    for name, finding in findings.items():
-        db.add(
-            CaseFact(
-                case_id=case.id,
-                fact=name,
-                holds=finding.holds,
-                source=finding.source.value,
-                ledger_seq=(reads or {}).get(name),
-            )
+    judged = Judged(filing, findings, reads or {}, case_id or new_case_id(now.date()))
+    return file_cases(db, [judged], now=now)[0]
+
+
+def file_cases(db: Session, judged: Sequence[Judged], *, now: datetime.datetime) -> list[CaseRow]:
+    """:func:`file_case` for many filings at once: one insert per table and every ledger
+    entry (each case's filing, then its first step) appended in one batch. A new case is
+    stored in the state its first step leads to (nobody else can see it yet, so there is
+    nothing to compare and set); both steps are entries, as for any step. The cases
+    returned are not in ``db``'s identity map: read them again to change them."""
+    for one in judged:
+        check_filing(one.filing)
+    tables: dict[type[Base], list[dict[str, object]]] = {
+        model: [] for model in (CaseRow, CaseFact, CaseTask, CasePause, CaseNotification)
+    }  # in this order: the cases first, the other rows refer to them
+    cases: list[CaseRow] = []
+    entries: list[LedgerEntry] = []
+    for one in judged:
+        case, rows, steps = _first_step(one, now)
+        cases.append(case)
+        for model, added in rows.items():
+            tables[model].extend(added)
+        entries.extend(steps)
+    for model, added in tables.items():
+        insert_rows(db, model, added)
+    ledger.append(db, entries)
+    return cases
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """Where a case's judged facts send it: the step, the decision table's row, the
+    material missing, the step's ledger action and the message to the resident."""
+
+    route: Route
+    step: Step
+    decision: Decision
+    missing: Sequence[Material]
+    action: str
+    notice: str | None
+
+    def values(self, now: datetime.datetime) -> dict[str, object]:
+        """The case's columns the step sets."""
+        decided = _decide_row(self.decision)
+        if self.route is Route.INSTANT:
+            decided.update(instant_decision=True, decided_at=now, decided_on=now.date())
+        return decided
+
+    @property
+    def fields(self) -> list[str]:
+        return [m.code for m in self.missing]
+
+
+def _verdict(service: Service, findings: Mapping[str, Finding]) -> _Verdict:
+    route, decision, missing = first_step(service, findings)
+    if route is Route.INSTANT:
+        return _Verdict(
+            route, Step.INSTANT_DECISION, decision, (), "case.instant_decision", "case.approved"
         )
-    who = {"actor": filing.filed_by, "department": filing.department, "purpose": service.purpose}
-    record_step(db, case, "case.filed", at=now, fields=sorted(findings), **who)
-    _verify(db, case, service, findings, now=now, who=who)
-    return case
+    if route is Route.MATERIAL:
+        return _Verdict(
+            route,
+            Step.ASK_MATERIAL,
+            decision,
+            missing,
+            "case.material_asked",
+            "case.material_needed",
+        )
+    return _Verdict(route, Step.SEND_TO_REVIEW, decision, (), "case.sent_to_review", None)
 
 
 def _verify(
@@ -259,31 +337,94 @@ def _verify(
     now: datetime.datetime,
     who: Mapping[str, str],
 ) -> None:
-    route, decision, missing = first_step(service, findings)
-    actor = {**who, "actor": f"system:{CAPABILITY}"}
-    if route is Route.INSTANT:
-        _step(
-            db,
-            case,
-            Step.INSTANT_DECISION,
-            instant_decision=True,
-            decided_at=now,
-            decided_on=now.date(),
-            **_decide_row(decision),
-        )
-        record_step(db, case, "case.instant_decision", at=now, **actor)
-        _notify(db, case, "case.approved", now)
-    elif route is Route.MATERIAL:
-        _step(db, case, Step.ASK_MATERIAL, **_decide_row(decision))
-        _pause(db, case, missing, now.date())
-        record_step(
-            db, case, "case.material_asked", at=now, fields=[m.code for m in missing], **actor
-        )
-        _notify(db, case, "case.material_needed", now)
-    else:
-        _step(db, case, Step.SEND_TO_REVIEW, **_decide_row(decision))
+    """Judge a stored case again (its material came in) and take the step it leads to."""
+    verdict = _verdict(service, findings)
+    _step(db, case, verdict.step, **verdict.values(now))
+    if verdict.route is Route.MATERIAL:
+        _pause(db, case, verdict.missing, now.date())
+    elif verdict.route is Route.REVIEW:
         _open_tasks(db, case, service)
-        record_step(db, case, "case.sent_to_review", at=now, **actor)
+    actor = {**who, "actor": f"system:{CAPABILITY}"}
+    record_step(db, case, verdict.action, at=now, fields=verdict.fields, **actor)
+    if verdict.notice is not None:
+        _notify(db, case, verdict.notice, now)
+
+
+def _first_step(
+    judged: Judged, now: datetime.datetime
+) -> tuple[CaseRow, dict[type[Base], list[dict[str, object]]], list[LedgerEntry]]:
+    """A judged filing's case in the state after its first step, the rows to insert by
+    table (the case's among them), and the ledger entries of both steps (pure)."""
+    filing, service, day = judged.filing, judged.filing.service, now.date()
+    verdict = _verdict(service, judged.findings)
+    values: dict[str, object] = {
+        "id": judged.case_id,
+        "service": service.code,
+        "channel": filing.channel.value,
+        "applicant_id": filing.applicant_id,
+        "subject_id": filing.subject_id,
+        "first_contact": service.first_contact,
+        "filed_by": filing.filed_by,
+        "helper_id": filing.helper_id,
+        "helper_relation": filing.helper_relation,
+        "employer_code": filing.employer_code,
+        "batch_id": filing.batch_id,
+        "state": after(CaseState.SUBMITTED, verdict.step).value,
+        "version": 2,  # filed (1), then its first step
+        "filed_at": now,
+        "filed_on": day,
+        "limit_workdays": service.time_limit_workdays,
+        "instant_decision": False,
+        "decided_at": None,
+        "decided_on": None,
+        "delivered_at": None,
+        "escalated": None,
+        **verdict.values(now),
+    }
+    case = CaseRow(**values)
+    rows: dict[type[Base], list[dict[str, object]]] = {
+        CaseRow: [values],
+        CaseFact: [
+            {
+                "case_id": case.id,
+                "fact": name,
+                "holds": finding.holds,
+                "source": finding.source.value,
+                "ledger_seq": judged.reads.get(name),
+            }
+            for name, finding in judged.findings.items()
+        ],
+    }
+    if verdict.route is Route.MATERIAL:
+        rows[CasePause] = [
+            {
+                "case_id": case.id,
+                "started_on": day,
+                "ended_on": None,
+                "materials": json.dumps(verdict.fields),
+            }
+        ]
+    elif verdict.route is Route.REVIEW:
+        first = service.stages[0][0].stage
+        rows[CaseTask] = [
+            {
+                "case_id": case.id,
+                "department": review.department,
+                "stage": review.stage,
+                "state": (TaskState.OPEN if review.stage == first else TaskState.WAITING).value,
+                "version": 1,
+            }
+            for review in service.reviews
+        ]
+    if verdict.notice is not None:
+        rows[CaseNotification] = _notices(case, verdict.notice, now)
+    who = {"actor": filing.filed_by, "department": filing.department, "purpose": service.purpose}
+    system = {**who, "actor": f"system:{CAPABILITY}"}
+    entries = [
+        step_entry(case, "case.filed", at=now, fields=sorted(judged.findings), **who),
+        step_entry(case, verdict.action, at=now, fields=verdict.fields, **system),
+    ]
+    return case, rows, entries
 
 
 def _open_tasks(db: Session, case: CaseRow, service: Service) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "InboxItem",
     "TaskView",
     "case_view",
+    "case_views",
     "cases_of_person",
     "cases_seen_by",
     "inbox",
@@ -150,21 +151,71 @@ def case_view(
     calendar: WorkCalendar | None = None,
 ) -> CaseView:
     """One case; ``department`` given: only its own task unless it is the first contact."""
-    case = db.get(CaseRow, case_id)
-    if case is None:
+    views = case_views(db, [case_id], today=today, department=department, calendar=calendar)
+    if not views:
         raise CaseNotFoundError(case_id)
-    tasks = list(
-        db.scalars(select(CaseTask).where(CaseTask.case_id == case_id).order_by(CaseTask.id))
-    )
+    return views[0]
+
+
+def case_views(
+    db: Session,
+    case_ids: Sequence[str],
+    *,
+    today: datetime.date,
+    department: str | None = None,
+    calendar: WorkCalendar | None = None,
+) -> list[CaseView]:
+    """:func:`case_view` of each case that exists, in the order given, one query per table."""
+    wanted = list(dict.fromkeys(case_ids))
+    if not wanted:
+        return []
+    cases = {c.id: c for c in db.scalars(select(CaseRow).where(CaseRow.id.in_(wanted)))}
+    tasks: dict[str, list[CaseTask]] = {}
+    for task in db.scalars(
+        select(CaseTask).where(CaseTask.case_id.in_(wanted)).order_by(CaseTask.id)
+    ):
+        tasks.setdefault(task.case_id, []).append(task)
+    facts: dict[str, list[CaseFact]] = {}
+    for fact in db.scalars(
+        select(CaseFact).where(CaseFact.case_id.in_(wanted)).order_by(CaseFact.fact)
+    ):
+        facts.setdefault(fact.case_id, []).append(fact)
+    pauses = _pauses(db, wanted)
+    rated = select(CaseRating.case_id, CaseRating.score).where(CaseRating.case_id.in_(wanted))
+    ratings: dict[str, int] = {row.case_id: row.score for row in db.execute(rated)}
+    calendar = calendar or clock_calendar(db, today)
+    return [
+        _view_of(
+            cases[case_id],
+            tasks.get(case_id, []),
+            facts.get(case_id, []),
+            pauses.get(case_id, []),
+            ratings.get(case_id),
+            today=today,
+            department=department,
+            calendar=calendar,
+        )
+        for case_id in wanted
+        if case_id in cases
+    ]
+
+
+def _view_of(
+    case: CaseRow,
+    tasks: Sequence[CaseTask],
+    facts: Sequence[CaseFact],
+    pauses: Sequence[CasePause],
+    rated: int | None,
+    *,
+    today: datetime.date,
+    department: str | None,
+    calendar: WorkCalendar,
+) -> CaseView:
     if department is not None and case.first_contact != department:
         tasks = [t for t in tasks if t.department == department]
-    facts = db.scalars(select(CaseFact).where(CaseFact.case_id == case_id).order_by(CaseFact.fact))
-    pauses = _pauses(db, [case_id]).get(case_id, [])
-    calendar = calendar or clock_calendar(db, today)
     clock = _clock(case, pauses, calendar)
     day = case.decided_on or today
     open_pause = next((p for p in reversed(pauses) if p.ended_on is None), None)
-    rating = db.get(CaseRating, case_id)
     return CaseView(
         id=case.id,
         service=case.service,
@@ -188,7 +239,7 @@ def case_view(
         workdays_used=clock.used(day),
         sla=_sla(clock, case, today).value,
         materials_asked=tuple(json.loads(open_pause.materials)) if open_pause else (),
-        rated=None if rating is None else rating.score,
+        rated=rated,
         facts=tuple(FactView(f.fact, f.holds, f.source, f.ledger_seq) for f in facts),
         tasks=tuple(
             TaskView(
@@ -268,8 +319,4 @@ def cases_seen_by(
 def own_cases(db: Session, person_id: str, *, today: datetime.date) -> list[CaseView]:
     """The cases a resident applied for or is the subject of, newest first, as they see
     them (the portal's list and its JSON twin)."""
-    calendar = clock_calendar(db, today)  # once for the list, not once per case
-    return [
-        case_view(db, case_id, today=today, calendar=calendar)
-        for case_id in cases_of_person(db, person_id)
-    ]
+    return case_views(db, cases_of_person(db, person_id), today=today)

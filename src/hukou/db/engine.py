@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["create_engine_for", "session_scope"]
+__all__ = ["SERVER_POOL", "create_engine_for", "session_scope"]
 
 
 # Page cache per connection, in KiB (negative: a size, not a page count). SQLite's
@@ -32,8 +32,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine_for(url: str) -> Engine:
-    """An engine for ``url``; for a SQLite file, its folder is created first."""
+SERVER_POOL: Final = 20
+"""Connections a server keeps open to PostgreSQL (:func:`create_engine_for`'s
+``pool_size`` for ``hukou serve``). SQLAlchemy's default of five closes every connection
+beyond it when it comes back, so a server with more callers than that at once opened
+a new connection (a new PostgreSQL process) for every other request."""
+
+
+def create_engine_for(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; for a SQLite file, its folder is created first.
+
+    ``pool_size``: connections kept open to a server database (PostgreSQL), as many
+    again opened when more are needed at once; SQLAlchemy's default (5) if not given.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -43,7 +54,9 @@ def create_engine_for(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 120})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if pool_size is None:
+        return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
 @contextmanager

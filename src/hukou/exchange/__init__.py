@@ -26,12 +26,19 @@ from hukou.exchange.agreements import (
 from hukou.exchange.catalog import Catalog, CatalogError, FieldItem, Purpose, Share, load_catalog
 from hukou.exchange.masking import Mask, apply_mask
 from hukou.exchange.policy import Agreement, Decision, Denial, decide
-from hukou.exchange.service import Exchange, PersonView, ReadRefusedError, automatic_reader
+from hukou.exchange.service import (
+    Asked,
+    Exchange,
+    PersonView,
+    ReadRefusedError,
+    automatic_reader,
+)
 
 __all__ = [
     "Agreement",
     "AgreementError",
     "AgreementView",
+    "Asked",
     "Catalog",
     "CatalogError",
     "Decision",
